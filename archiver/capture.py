@@ -1,0 +1,399 @@
+"""Orchestrate one capture: browser -> WARC records -> WACZ package -> proof -> index.
+
+Nothing is written under the final package name until every step has succeeded:
+the WARC and the bodies live in a temporary folder inside the archive, and the
+package is renamed into place by ``package.write_wacz``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import platform
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from . import SOFTWARE, __version__, browser, extract, package, proof
+from .archive import Archive, IndexEntry, new_capture_id
+from .errors import UsageError
+from .model import PageLoad, RecordInfo
+from .signing import fingerprint
+from .warc import WarcRecorder
+
+Progress = Callable[[str], None]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_VIEWPORT = (1280, 800)
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """What the user chose for a capture; recorded in warcinfo and the manifest."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    viewport: tuple[int, int] = DEFAULT_VIEWPORT
+    tsa_urls: tuple[str, ...] = ()
+    tsa_timeout: float = 10.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "timeout_s": self.timeout,
+            "viewport": f"{self.viewport[0]}x{self.viewport[1]}",
+            "tsa_urls": list(self.tsa_urls),
+        }
+
+
+@dataclass
+class CaptureResult:
+    """What one capture produced: shown to the user and printed with ``--json``."""
+
+    id: str
+    path: Path
+    url: str
+    final_url: str
+    status: int
+    title: str
+    started: str
+    ended: str
+    package_sha256: str
+    records: int
+    signed_by: str
+    timestamps: int
+    article: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "id": self.id,
+            "path": str(self.path),
+            "url": self.url,
+            "final_url": self.final_url,
+            "status": self.status,
+            "title": self.title,
+            "started": self.started,
+            "ended": self.ended,
+            "package_sha256": self.package_sha256,
+            "records": self.records,
+            "signed_by": self.signed_by,
+            "timestamps": self.timestamps,
+            "article": self.article,
+            "warnings": list(self.warnings),
+        }
+
+
+def validate_url(url: str) -> str:
+    """Return ``url`` if a browser can load it over HTTP(S); UsageError otherwise."""
+    text = url.strip()
+    if not text:
+        raise UsageError("empty URL: give an http:// or https:// address")
+    if any(ch.isspace() for ch in text):
+        raise UsageError(f"malformed URL {url!r}: it contains spaces")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"malformed URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if not scheme:
+        raise UsageError(f"malformed URL {url!r}: no scheme; did you mean http://{text} ?")
+    if scheme not in ("http", "https"):
+        raise UsageError(
+            f"unsupported URL scheme '{scheme}:' in {url!r}: archiver captures http and https pages"
+        )
+    host = parts.hostname
+    if not host:
+        raise UsageError(f"malformed URL {url!r}: no host name")
+    if not _valid_host(host):
+        raise UsageError(f"malformed URL {url!r}: {host!r} is not a valid host name")
+    if port == 0:
+        raise UsageError(f"malformed URL {url!r}: port 0 is not a valid port")
+    path = parts.path or "/"
+    return urlunsplit((scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return all(
+        0 < len(label) <= 63
+        and all(c.isalnum() or c in "-_" for c in label)
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def capture(
+    url: str,
+    *,
+    archive: Archive,
+    key: Ed25519PrivateKey,
+    options: CaptureOptions,
+    progress: Progress | None = None,
+) -> CaptureResult:
+    """Capture ``url`` into a new signed package in ``archive`` and index it."""
+    say: Progress = progress or (lambda _step: None)
+    url = validate_url(url)
+    capture_id = new_capture_id(datetime.now(UTC))
+    dest = archive.package_path(capture_id)
+    work = Path(tempfile.mkdtemp(prefix=f".{capture_id}-", dir=archive.root))
+    try:
+        load = browser.load_page(
+            url,
+            workdir=work / "bodies",
+            timeout=options.timeout,
+            viewport=options.viewport,
+            progress=say,
+        )
+        say("extracting article text")
+        text_doc = extract.extract(load.dom_html, load.final_url, mime_type=load.main_mime_type)
+        say("writing WARC records")
+        page_id = uuid.uuid4().hex
+        warc_path = work / "data.warc.gz"
+        records = _write_warc(warc_path, load, text_doc, page_id, capture_id, options)
+        ts14 = load.started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        title = _title(load, text_doc)
+        content: list[tuple[str, Path | bytes]] = [
+            ("archive/data.warc.gz", warc_path),
+            ("indexes/index.cdxj", package.build_cdxj(records)),
+            (
+                "pages/pages.jsonl",
+                package.build_pages(page_id=page_id, url=load.final_url, ts=ts14, title=title),
+            ),
+        ]
+        say("signing and timestamping")
+        facts = _capture_facts(capture_id, load, options)
+        provenance, proof_warnings = proof.seal(
+            capture=facts,
+            content=content,
+            records=records,
+            key=key,
+            tsa_urls=options.tsa_urls,
+            timeout=options.tsa_timeout,
+        )
+        say("writing package")
+        sha = package.write_wacz(
+            dest,
+            [*content, *provenance],
+            title=title,
+            main_page_url=load.final_url,
+            main_page_date=ts14,
+            software=SOFTWARE,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tokens = sum(1 for name, _ in provenance if name.endswith(".tsr"))
+    warnings = [*load.warnings, *proof_warnings]
+    if text_doc.get("article") is None and text_doc.get("reason"):
+        warnings.append(f"no article text: {text_doc['reason']}")
+    signer = fingerprint(key.public_key())
+    entry = IndexEntry(
+        id=capture_id,
+        url=load.requested_url,
+        final_url=load.final_url,
+        started=_iso(load.started),
+        ended=_iso(load.ended),
+        status=load.main_status,
+        title=title,
+        package_sha256=sha,
+        text_sha256=text_sha256(text_doc),
+        signed_by=signer,
+        tsa_times=[],
+    )
+    archive.add(entry)
+    return CaptureResult(
+        id=capture_id,
+        path=dest,
+        url=load.requested_url,
+        final_url=load.final_url,
+        status=load.main_status,
+        title=title,
+        started=entry.started,
+        ended=entry.ended,
+        package_sha256=sha,
+        records=len(records),
+        signed_by=signer,
+        timestamps=tokens,
+        article=text_doc.get("article") is not None,
+        warnings=warnings,
+    )
+
+
+def text_sha256(text_doc: dict[str, Any]) -> str | None:
+    """sha256 of the article text, the value the index keeps to spot changed captures."""
+    article = text_doc.get("article")
+    if not isinstance(article, dict):
+        return None
+    return hashlib.sha256(str(article.get("text", "")).encode("utf-8")).hexdigest()
+
+
+def _title(load: PageLoad, text_doc: dict[str, Any]) -> str:
+    article = text_doc.get("article")
+    if isinstance(article, dict) and article.get("title"):
+        return str(article["title"])
+    return load.title or load.final_url
+
+
+def _capture_facts(capture_id: str, load: PageLoad, options: CaptureOptions) -> dict[str, Any]:
+    return {
+        "id": capture_id,
+        "requested_url": load.requested_url,
+        "final_url": load.final_url,
+        "status": load.main_status,
+        "started": _iso(load.started),
+        "ended": _iso(load.ended),
+        "clock": "capturing machine's clock (not trusted time)",
+        "software": SOFTWARE,
+        "browser": load.browser_version,
+        "user_agent": load.user_agent,
+        "options": options.as_dict(),
+    }
+
+
+def _write_warc(
+    path: Path,
+    load: PageLoad,
+    text_doc: dict[str, Any],
+    page_id: str,
+    capture_id: str,
+    options: CaptureOptions,
+) -> list[RecordInfo]:
+    final = load.final_url
+    date = load.ended
+    with path.open("wb") as out:
+        rec = WarcRecorder(out, page_id=page_id)
+        rec.warcinfo(_warcinfo_fields(load, capture_id, options))
+        main_response: RecordInfo | None = None
+        for ex in load.exchanges:
+            response, _request = rec.exchange(ex)
+            if ex.is_main_document:
+                main_response = response
+        rec.resource(f"urn:screenshot:{final}", "image/png", load.screenshot_png, date=date)
+        rec.resource(
+            f"urn:dom:{final}",
+            "text/html; charset=utf-8",
+            load.dom_html.encode("utf-8"),
+            date=date,
+        )
+        rec.resource(f"urn:text:{final}", "application/json", _json_bytes(text_doc), date=date)
+        rec.resource(
+            f"urn:pageinfo:{final}", "application/json", _json_bytes(_pageinfo(load)), date=date
+        )
+        rec.metadata(
+            f"urn:provenance:{final}",
+            "application/json",
+            _json_bytes(_provenance(load, capture_id, main_response)),
+            date=date,
+            refers_to=main_response.record_id if main_response else None,
+        )
+        out.flush()
+        return list(rec.records)
+
+
+def _json_bytes(doc: Any) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+def _warcinfo_fields(load: PageLoad, capture_id: str, options: CaptureOptions) -> dict[str, str]:
+    return {
+        "software": SOFTWARE,
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "isPartOf": capture_id,
+        "description": f"archiver capture of {load.requested_url}",
+        "browser": load.browser_version,
+        "http-header-user-agent": load.user_agent,
+        "viewport": f"{load.viewport[0]}x{load.viewport[1]}",
+        "capture-options": json.dumps(options.as_dict(), sort_keys=True),
+        "hostname": socket.gethostname(),
+        "operating-system": platform.platform(),
+        "python": platform.python_version(),
+        "archiver-version": __version__,
+    }
+
+
+def _pageinfo(load: PageLoad) -> dict[str, Any]:
+    resources = [
+        {
+            "url": ex.url,
+            "method": ex.method,
+            "status": ex.status,
+            "mime": ex.mime_type,
+            "size": ex.body_size,
+            "type": ex.resource_type,
+            "started": _iso(ex.started),
+            "duration_ms": ex.duration_ms,
+            "redirect": ex.is_redirect,
+        }
+        for ex in load.exchanges
+    ]
+    failed = [
+        {"url": f.url, "method": f.method, "type": f.resource_type, "error": f.error}
+        for f in load.failed
+    ]
+    return {
+        "url": load.final_url,
+        "title": load.title,
+        "resources": resources,
+        "failed": failed,
+        "counts": {"resources": len(resources), "failed": len(failed)},
+    }
+
+
+def _provenance(load: PageLoad, capture_id: str, main: RecordInfo | None) -> dict[str, Any]:
+    return {
+        "capture_id": capture_id,
+        "requested_url": load.requested_url,
+        "final_url": load.final_url,
+        "redirects": [ex.url for ex in load.exchanges if ex.is_redirect and ex.method == "GET"],
+        "status": load.main_status,
+        "mime": load.main_mime_type,
+        "server_ip": load.server_ip,
+        "tls_chain_pem": list(load.tls_chain_pem),
+        "main_response_record": main.record_id if main else None,
+        "started": _iso(load.started),
+        "ended": _iso(load.ended),
+        "clock": "capturing machine's clock (not trusted time)",
+        "timings_ms": dict(load.timings_ms),
+        "browser": load.browser_version,
+        "user_agent": load.user_agent,
+        "viewport": list(load.viewport),
+        "software": SOFTWARE,
+        "warnings": list(load.warnings),
+    }
+
+
+def capture_many(
+    urls: Sequence[str],
+    *,
+    archive: Archive,
+    key: Ed25519PrivateKey,
+    options: CaptureOptions,
+    progress: Progress | None = None,
+) -> list[CaptureResult]:
+    """Capture several URLs one after another (convenience for library users)."""
+    return [capture(u, archive=archive, key=key, options=options, progress=progress) for u in urls]

@@ -1,0 +1,435 @@
+"""The ``archiver`` command line: parse options, call one library function, render.
+
+Every expected failure is an ArchiverError; ``main`` turns it into one line on
+stderr and its exit code (2 bad usage or unreadable input, 1 failed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__, config
+from .errors import ArchiverError, KeyError_, UsageError
+
+ARCHIVE_HELP = "Archive folder (default ./archive, or $ARCHIVER_ARCHIVE)."
+
+
+def _emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, sort_keys=True))
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Any]:
+    """A live one-line progress display on stderr (only on a terminal)."""
+    if not enabled:
+        yield lambda _step: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status(f"{label}: starting") as status:
+        yield lambda step: status.update(f"{label}: {step}")
+
+
+def _archive(path: str | None) -> Any:
+    from .archive import Archive
+
+    return Archive(config.archive_dir(path))
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get("ARCHIVER_KEY_PASSPHRASE")
+    return value.encode("utf-8") if value is not None else None
+
+
+def _load_or_create_key(key_path: str | None) -> Any:
+    """Load the signing key; on a first capture with no key, create one and say where."""
+    from . import signing
+
+    path = Path(key_path) if key_path else signing.default_key_path()
+    passphrase = _passphrase()
+    if not path.exists() and not key_path and not os.environ.get("ARCHIVER_KEY"):
+        key = signing.generate_key(path, passphrase=passphrase, force=False)
+        click.echo(
+            f"archiver: created a new signing key at {path} "
+            f"(fingerprint {signing.fingerprint(key.public_key())})",
+            err=True,
+        )
+        return key
+    try:
+        return signing.load_key(path, passphrase=passphrase)
+    except KeyError_:
+        if passphrase is None and sys.stdin.isatty() and signing.is_encrypted(path):
+            typed = click.prompt(f"Passphrase for {path}", hide_input=True, err=True)
+            return signing.load_key(path, passphrase=typed.encode("utf-8"))
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archiver")
+def cli() -> None:
+    """Capture web pages into signed, timestamped WACZ packages; verify and diff them."""
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, required=True, metavar="URL [URL ...]")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the page to be ready.",
+)
+@click.option("--tsa", "tsas", multiple=True, metavar="URL", help="RFC 3161 TSA (repeatable).")
+@click.option("--no-timestamp", is_flag=True, help="Sign only; add tokens later.")
+@click.option("--key", "key_path", metavar="PEM", help="Signing key (default: see 'key show').")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout, nothing else.")
+def capture(
+    urls: tuple[str, ...],
+    archive_path: str | None,
+    timeout: float,
+    tsas: tuple[str, ...],
+    no_timestamp: bool,
+    key_path: str | None,
+    as_json: bool,
+) -> None:
+    """Capture each URL into its own signed WACZ package in the archive."""
+    from .capture import CaptureOptions, validate_url
+    from .capture import capture as do_capture
+
+    for url in urls:  # bad URLs fail before anything starts
+        validate_url(url)
+    archive = _archive(archive_path)
+    key = _load_or_create_key(key_path)
+    tsa_urls = () if no_timestamp else config.tsa_urls(tsas)
+    options = CaptureOptions(timeout=timeout, tsa_urls=tsa_urls)
+    failures = 0
+    for url in urls:
+        try:
+            with _progress(_stderr_is_tty(), url) as progress:
+                result = do_capture(url, archive=archive, key=key, options=options, progress=progress)
+        except ArchiverError as exc:
+            if len(urls) == 1:
+                raise
+            failures += 1
+            click.echo(f"archiver: error: {exc}", err=True)
+            if as_json:
+                _emit_json({"ok": False, "url": url, "error": str(exc)})
+            continue
+        for warning in result.warnings:
+            click.echo(f"archiver: warning: {warning}", err=True)
+        if as_json:
+            _emit_json(result.to_json())
+        else:
+            click.echo(
+                f"{result.id}  {result.status}  {result.final_url}\n"
+                f"  package: {result.path}\n"
+                f"  title: {result.title}\n"
+                f"  {result.records} WARC records, signed by {result.signed_by[:16]}..., "
+                f"{result.timestamps} timestamp token(s)"
+            )
+    if failures:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("capture_ref", metavar="CAPTURE")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option(
+    "--trust-key",
+    "trust_keys",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="PEM",
+    help="A signer public key you trust (repeatable).",
+)
+@click.option(
+    "--trusted-keys",
+    "trusted_keys_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="A file of trusted public keys (PEM blocks or sha256 fingerprints).",
+)
+@click.option(
+    "--tsa-root",
+    "tsa_roots",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="PEM",
+    help="A TSA root certificate you trust, besides the system roots (repeatable).",
+)
+@click.option("--strict", is_flag=True, help="Fail when trust cannot be established.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+def verify(
+    capture_ref: str,
+    archive_path: str | None,
+    trust_keys: tuple[str, ...],
+    trusted_keys_file: str | None,
+    tsa_roots: tuple[str, ...],
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Re-check a capture offline: hashes, records, signature, timestamps, trust."""
+    from . import verify as verify_mod
+
+    path = _resolve_capture(capture_ref, archive_path)
+    report = verify_mod.verify_package(
+        path,
+        trust_keys=[_read_file(p, "trusted key") for p in trust_keys],
+        tsa_roots=[_read_file(p, "TSA root certificate") for p in tsa_roots],
+        trusted_keys_file=Path(trusted_keys_file) if trusted_keys_file else None,
+        strict=strict,
+    )
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        click.echo(verify_mod.render_text(report))
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, metavar="[A B]")
+@click.option("--url", help="Compare the latest two captures of this URL.")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option(
+    "--ignore", "ignore", multiple=True, metavar="REGEX", help="Text to ignore (repeatable)."
+)
+def diff(
+    refs: tuple[str, ...],
+    url: str | None,
+    archive_path: str | None,
+    as_json: bool,
+    html_file: str | None,
+    ignore: tuple[str, ...],
+) -> None:
+    """Report what changed in the article text between captures A and B."""
+    from . import compare
+
+    if as_json and html_file:
+        raise UsageError("choose one of --json and --html")
+    if url and refs:
+        raise UsageError("give either two captures A B or --url URL, not both")
+    archive = _archive(archive_path)
+    if url:
+        report = compare.diff_latest(archive, url, ignore=ignore)
+    elif len(refs) == 2:
+        report = compare.diff_refs(archive, refs[0], refs[1], ignore=ignore)
+    else:
+        raise UsageError("give two captures to compare (ids or .wacz paths), or --url URL")
+    _render_diff(report, as_json=as_json, html_file=html_file)
+
+
+def _render_diff(report: Any, *, as_json: bool, html_file: str | None) -> None:
+    from . import diff_render
+
+    if html_file:
+        Path(html_file).write_text(diff_render.render_html(report), encoding="utf-8")
+        click.echo(f"wrote {html_file}", err=True)
+        click.echo(diff_render.render_text(report, color=sys.stdout.isatty()))
+    elif as_json:
+        _emit_json(report.to_json())
+    else:
+        click.echo(diff_render.render_text(report, color=sys.stdout.isatty()), color=None)
+
+
+@cli.command()
+@click.option("--url", required=True, help="The URL whose captures to show.")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+def history(url: str, archive_path: str | None, as_json: bool) -> None:
+    """Every capture of a URL in time order, and what changed at each step."""
+    from . import compare, diff_render
+
+    report = compare.history(_archive(archive_path), url)
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        click.echo(diff_render.render_history_text(report, color=sys.stdout.isatty()))
+
+
+@cli.command("list")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--url", help="Only captures of this URL.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines, one capture each.")
+def list_cmd(archive_path: str | None, url: str | None, as_json: bool) -> None:
+    """List the captures in the archive, oldest first."""
+    entries = _archive(archive_path).list(url=url)
+    for entry in entries:
+        if as_json:
+            _emit_json(entry.to_json())
+        else:
+            click.echo(f"{entry.id}  {entry.status}  {entry.final_url}  {entry.title}")
+    if not entries and not as_json:
+        click.echo("no captures yet", err=True)
+
+
+@cli.command()
+@click.argument("capture_id", metavar="ID")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(capture_id: str, archive_path: str | None, as_json: bool) -> None:
+    """Show what the index knows about one capture."""
+    archive = _archive(archive_path)
+    entry = archive.get(capture_id)
+    if as_json:
+        _emit_json(entry.to_json())
+        return
+    for name, value in entry.to_json().items():
+        click.echo(f"{name:>15}: {value}")
+    click.echo(f"{'package':>15}: {archive.package_path(entry.id)}")
+
+
+@cli.group()
+def index() -> None:
+    """Maintain the archive's SQLite index."""
+
+
+@index.command()
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+def rebuild(archive_path: str | None) -> None:
+    """Recreate the index from the packages in the archive."""
+    count = _archive(archive_path).rebuild()
+    click.echo(f"indexed {count} capture(s)")
+
+
+@cli.group()
+def key() -> None:
+    """Manage the Ed25519 signing key."""
+
+
+@key.command()
+@click.option("--key", "key_path", metavar="PEM", help="Where to write it.")
+@click.option("--force", is_flag=True, help="Overwrite an existing key.")
+@click.option("--passphrase", "ask", is_flag=True, help="Encrypt it (prompted twice).")
+def generate(key_path: str | None, force: bool, ask: bool) -> None:
+    """Create a signing key (PKCS#8 PEM, mode 0600)."""
+    from . import signing
+
+    path = Path(key_path) if key_path else signing.default_key_path()
+    passphrase = _passphrase()
+    if ask and passphrase is None:
+        typed = click.prompt("Passphrase", hide_input=True, confirmation_prompt=True, err=True)
+        passphrase = typed.encode("utf-8")
+    new_key = signing.generate_key(path, passphrase=passphrase, force=force)
+    click.echo(f"wrote {path}")
+    click.echo(f"fingerprint {signing.fingerprint(new_key.public_key())}")
+
+
+@key.command("show")
+@click.option("--key", "key_path", metavar="PEM", help="The key file.")
+def key_show(key_path: str | None) -> None:
+    """Print the public key (PEM) and its fingerprint."""
+    from . import signing
+
+    path = Path(key_path) if key_path else signing.default_key_path()
+    private = _load_key_only(path)
+    click.echo(signing.public_pem(private).decode("ascii"), nl=False)
+    click.echo(f"fingerprint {signing.fingerprint(private.public_key())}")
+    click.echo(f"key file {path}")
+
+
+def _load_key_only(path: Path) -> Any:
+    from . import signing
+
+    passphrase = _passphrase()
+    try:
+        return signing.load_key(path, passphrase=passphrase)
+    except KeyError_:
+        if passphrase is None and sys.stdin.isatty() and signing.is_encrypted(path):
+            typed = click.prompt(f"Passphrase for {path}", hide_input=True, err=True)
+            return signing.load_key(path, passphrase=typed.encode("utf-8"))
+        raise
+
+
+@cli.command()
+@click.argument("capture_ref", metavar="CAPTURE")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--tsa", "tsas", multiple=True, metavar="URL", help="RFC 3161 TSA (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=10.0, show_default=True)
+def timestamp(
+    capture_ref: str, archive_path: str | None, tsas: tuple[str, ...], timeout: float
+) -> None:
+    """Add RFC 3161 tokens to a capture (only datapackage.json changes besides them)."""
+    from . import proof
+
+    archive = _archive(archive_path)
+    path = _resolve_capture(capture_ref, archive_path)
+    added, warnings, sha = proof.add_timestamps(path, config.tsa_urls(tsas), timeout=timeout)
+    for warning in warnings:
+        click.echo(f"archiver: warning: {warning}", err=True)
+    if not added:
+        raise ArchiverError("no TSA answered: the capture is unchanged")
+    archive.update_package(path, sha)
+    click.echo(f"added {len(added)} timestamp token(s) to {path}")
+
+
+@cli.command("browser")
+def browser_cmd() -> None:
+    """Show which browser archiver will use."""
+    from . import browser
+
+    path = browser.find_browser()
+    click.echo(f"{path} ({browser.browser_version(path)})")
+
+
+def _resolve_capture(ref: str, archive_path: str | None) -> Path:
+    candidate = Path(ref)
+    if candidate.suffix == ".wacz" or os.sep in ref:
+        if not candidate.is_file():
+            raise UsageError(f"no such package: {ref}")
+        return candidate
+    resolved: Path = _archive(archive_path).resolve(ref)
+    return resolved
+
+
+def _read_file(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"archiver: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: no tracebacks for expected failures."""
+    try:
+        cli.main(args=argv, prog_name="archiver", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ArchiverError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was written under a final name", 130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # an unexpected bug: still one line, traceback on request
+        if os.environ.get("ARCHIVER_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set ARCHIVER_DEBUG=1 for details)", 3)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Settings that come from the environment, in one place.
+
+* ``ARCHIVER_ARCHIVE``: the archive folder (default ``./archive``).
+* ``ARCHIVER_TSA``: the default TSA list (URLs separated by spaces or commas),
+  used when no ``--tsa`` is given. Without it, :data:`DEFAULT_TSA_URLS`.
+* ``ARCHIVER_KEY`` / ``ARCHIVER_KEY_PASSPHRASE``: see ``signing.py``.
+* ``ARCHIVER_BROWSER``: see ``browser.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+# Public RFC 3161 services that answer without an account. Each token is checked
+# against the system/certifi roots (or --tsa-root) when verified.
+DEFAULT_TSA_URLS: tuple[str, ...] = (
+    "https://freetsa.org/tsr",
+    "http://timestamp.digicert.com",
+    "http://timestamp.sectigo.com",
+)
+
+
+def archive_dir(option: str | None, env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(option or env.get("ARCHIVER_ARCHIVE") or "archive")
+
+
+def tsa_urls(option: tuple[str, ...], env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """``--tsa`` replaces the default list; otherwise ARCHIVER_TSA, then the built-in list."""
+    if option:
+        return option
+    env = os.environ if env is None else env
+    configured = env.get("ARCHIVER_TSA")
+    if configured is not None:
+        return tuple(u for u in re.split(r"[\s,]+", configured) if u)
+    return DEFAULT_TSA_URLS
