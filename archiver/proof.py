@@ -1,0 +1,151 @@
+"""Seal a capture: manifest -> Ed25519 signature -> RFC 3161 tokens over the signature.
+
+``seal`` produces the ``provenance/`` members of a new package; ``add_timestamps``
+adds tokens to an existing package later (``archiver timestamp``), over its
+existing signature bytes, so only the new ``.tsr`` files and the datapackage change.
+A TSA that fails is a warning naming it, never a lost capture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from . import package, signing, timestamps
+from .errors import PackageError, TimestampError
+from .manifest import MANIFEST_PATH, build_manifest, parse_manifest
+from .model import RecordInfo
+
+SIGNATURE_PATH = MANIFEST_PATH + ".sig"
+PUBLIC_KEY_PATH = "provenance/signer.pub.pem"
+TOKEN_PATTERN = re.compile(r"^provenance/manifest\.json\.sig\.(\d+)\.tsr$")
+CHUNK = 1 << 20
+MANIFEST_LIMIT = 256 << 20  # a manifest lists records; refuse absurd sizes
+
+
+def token_path(n: int) -> str:
+    """Zip path of the ``n``-th timestamp token."""
+    return f"{SIGNATURE_PATH}.{n}.tsr"
+
+
+def hash_content(content: Sequence[tuple[str, Path | bytes]]) -> list[tuple[str, str, int]]:
+    """(path, sha256 hex, size) of each content file; files are streamed, not loaded."""
+    out: list[tuple[str, str, int]] = []
+    for name, source in content:
+        digest = hashlib.sha256()
+        size = 0
+        if isinstance(source, bytes):
+            digest.update(source)
+            size = len(source)
+        else:
+            with source.open("rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+        out.append((name, digest.hexdigest(), size))
+    return out
+
+
+def seal(
+    *,
+    capture: Mapping[str, Any],
+    content: Sequence[tuple[str, Path | bytes]],
+    records: Sequence[RecordInfo],
+    key: Ed25519PrivateKey,
+    tsa_urls: Sequence[str],
+    timeout: float,
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Build, sign and timestamp the manifest of one capture.
+
+    Returns (provenance members to add to the package, warnings). Only the public
+    key is packed. With every TSA failing the capture is still signed, with a loud
+    warning that it has no trusted time.
+    """
+    pem = signing.public_pem(key)
+    manifest = build_manifest(
+        capture=capture, files=hash_content(content), records=records, public_key_pem=pem
+    )
+    signature = signing.sign(key, manifest)
+    entries: list[tuple[str, bytes]] = [
+        (MANIFEST_PATH, manifest),
+        (SIGNATURE_PATH, signature),
+        (PUBLIC_KEY_PATH, pem),
+    ]
+    tokens, warnings = _collect_tokens(signature, tsa_urls, timeout)
+    entries.extend((token_path(n), tsr) for n, tsr in enumerate(tokens))
+    if not tokens:
+        warnings.append(_no_time_warning(str(capture.get("id", "ID")), bool(tsa_urls)))
+    return entries, warnings
+
+
+@dataclass
+class Timestamped:
+    """What ``add_timestamps`` did to a package."""
+
+    added: list[str] = field(default_factory=list)  # zip paths of the new tokens
+    warnings: list[str] = field(default_factory=list)
+    package_sha256: str | None = None  # new sha256 when the package was rewritten
+
+
+def add_timestamps(package_path: Path, tsa_urls: Sequence[str], *, timeout: float) -> Timestamped:
+    """Ask TSAs to timestamp an existing package's signature and add the tokens.
+
+    The signature must verify against the packed manifest and public key first.
+    New tokens are numbered after the existing ones; only the new ``.tsr`` members,
+    ``datapackage.json`` and ``datapackage-digest.json`` change. Raises
+    TimestampError when no TSA is given; a package that cannot be read or whose
+    signature fails raises PackageError.
+    """
+    if not tsa_urls:
+        raise TimestampError("no TSA to ask: give --tsa URL or configure default TSAs")
+    with package.WaczReader(package_path) as reader:
+        names = reader.names()
+        for needed in (MANIFEST_PATH, SIGNATURE_PATH, PUBLIC_KEY_PATH):
+            if needed not in names:
+                raise PackageError(f"{package_path} has no {needed}: it was never signed")
+        manifest = reader.read(MANIFEST_PATH, limit=MANIFEST_LIMIT)
+        signature = reader.read(SIGNATURE_PATH, limit=4096)
+        pem = reader.read(PUBLIC_KEY_PATH, limit=4096)
+    if not signing.verify_signature(pem, manifest, signature):
+        raise PackageError(
+            f"{package_path}: {SIGNATURE_PATH} does not verify: refusing to timestamp it"
+        )
+    capture_id = str(parse_manifest(manifest)["capture"]["id"])
+    existing = [int(m.group(1)) for n in names if (m := TOKEN_PATTERN.match(n))]
+    start = max(existing) + 1 if existing else 0
+    tokens, warnings = _collect_tokens(signature, tsa_urls, timeout)
+    result = Timestamped(warnings=warnings)
+    if not tokens:
+        result.warnings.append(_no_time_warning(capture_id, True))
+        return result
+    add = [(token_path(start + i), tsr) for i, tsr in enumerate(tokens)]
+    result.package_sha256 = package.rewrite_wacz(package_path, add)
+    result.added = [name for name, _ in add]
+    return result
+
+
+def _collect_tokens(
+    signature: bytes, tsa_urls: Sequence[str], timeout: float
+) -> tuple[list[bytes], list[str]]:
+    tokens: list[bytes] = []
+    warnings: list[str] = []
+    for url in tsa_urls:
+        try:
+            tokens.append(timestamps.request_token(url, signature, timeout=timeout))
+        except TimestampError as err:
+            warnings.append(f"no timestamp: {err}")  # err names the TSA
+    return tokens, warnings
+
+
+def _no_time_warning(capture_id: str, asked: bool) -> str:
+    why = "every TSA failed" if asked else "no TSA was asked"
+    return (
+        f"no trusted timestamp: {why}; the capture is signed but its time is only the "
+        f"capturing machine's claim: run 'archiver timestamp {capture_id}' later"
+    )
