@@ -1,0 +1,550 @@
+"""Pure text diff of two ``urn:text:`` documents -> DiffReport.
+
+Steps (all deterministic, no time limits, see docs in ``DiffReport.settings``):
+
+1. Each side: article text -> paragraphs (blank lines) -> display text (markup and
+   whitespace runs removed) -> ``--ignore`` patterns removed -> sentences.
+2. Sentences are aligned on their matching keys (``diff_text.norm``: case, whitespace,
+   markup, typographic quotes/dashes folded) by ``diff_align.align``.
+3. Unmatched sentences are explained, in this order: whole paragraphs deleted in one
+   place and inserted with identical keys elsewhere are one paragraph *move*; then single
+   sentences likewise are sentence moves; then, between the same two aligned neighbours,
+   a deleted and an inserted sentence whose word sets are similar (Dice >= 0.5) are one
+   *changed* sentence with word-level segments; what remains is inserted or deleted
+   (a whole paragraph as one paragraph item).
+4. Headline, byline, dates and site name are compared apart from the body.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .diff_align import align
+from .diff_pairing import THRESHOLD, pair_similar
+from .diff_text import NORMALISATION, clean, norm, paragraphs, sentences, word_keys
+from .diff_words import NumberChange, Segment, word_diff
+from .errors import UsageError
+from .schema import schema_id
+
+ALGORITHM = "archiver-diff/1"
+METADATA_FIELDS = ("title", "byline", "published", "modified", "site_name")
+FIELD_LABELS = {
+    "title": "headline",
+    "byline": "byline",
+    "published": "published date",
+    "modified": "modified date",
+    "site_name": "site name",
+}
+EVIDENCE_KEYS = (
+    "id",
+    "url",
+    "captured_at",
+    "package_sha256",
+    "manifest_sha256",
+    "signature",
+    "key_fingerprint",
+    "tsa_time",
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One capture as the diff saw it: its evidence, extractor and article text."""
+
+    evidence: dict[str, str | None]
+    extractor: dict[str, Any] | None
+    ok: bool
+    reason: str | None
+    metadata: dict[str, str | None]
+    paragraphs: tuple[tuple[str, ...], ...]  # sentences (display text) per paragraph
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "evidence": dict(self.evidence),
+            "extractor": self.extractor,
+            "extraction": {"ok": self.ok, "reason": self.reason},
+            "metadata": dict(self.metadata),
+            "paragraphs": len(self.paragraphs),
+            "sentences": sum(len(p) for p in self.paragraphs),
+        }
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a unit sits on one side: paragraph index, and sentence index within it."""
+
+    paragraph: int
+    sentence: int | None = None
+
+    def to_json(self) -> dict[str, int | None]:
+        return {"paragraph": self.paragraph, "sentence": self.sentence}
+
+    def label(self) -> str:
+        if self.sentence is None:
+            return f"paragraph {self.paragraph + 1}"
+        return f"paragraph {self.paragraph + 1}, sentence {self.sentence + 1}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One body change. ``kind``: insert, delete, change, move; ``unit``: sentence, paragraph."""
+
+    kind: str
+    unit: str
+    old: str | None
+    new: str | None
+    a: Loc | None
+    b: Loc | None
+    segments: tuple[Segment, ...] = ()
+    numbers: tuple[NumberChange, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "unit": self.unit,
+            "old": self.old,
+            "new": self.new,
+            "a": self.a.to_json() if self.a else None,
+            "b": self.b.to_json() if self.b else None,
+            "segments": [s.to_json() for s in self.segments],
+            "numbers": [n.to_json() for n in self.numbers],
+        }
+
+
+@dataclass(frozen=True)
+class MetaChange:
+    """A headline, byline, date or site-name change, reported apart from the body."""
+
+    field: str
+    old: str | None
+    new: str | None
+    segments: tuple[Segment, ...] = ()
+    numbers: tuple[NumberChange, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "label": FIELD_LABELS[self.field],
+            "old": self.old,
+            "new": self.new,
+            "segments": [s.to_json() for s in self.segments],
+            "numbers": [n.to_json() for n in self.numbers],
+        }
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One sentence as a renderer shows it on one side.
+
+    ``status``: equal, delete, insert, change, move; ``change`` indexes
+    ``DiffReport.changes`` (None when equal); ``segments`` (for a changed sentence) hold
+    only this side's view: equal + delete on side A, equal + insert on side B.
+    """
+
+    status: str
+    text: str
+    paragraph: int
+    change: int | None = None
+    segments: tuple[Segment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    """Aligned stretch of both sides, for side-by-side rendering."""
+
+    a: tuple[Mark, ...]
+    b: tuple[Mark, ...]
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """What changed between side ``a`` (older) and side ``b`` (newer)."""
+
+    status: str  # "changed", "unchanged" or "extraction_failed"
+    summary: str
+    a: Side
+    b: Side
+    settings: dict[str, Any]
+    metadata_changes: tuple[MetaChange, ...]
+    changes: tuple[Change, ...]
+    rows: tuple[Row, ...] = field(default=(), repr=False)
+
+    def counts(self) -> dict[str, int]:
+        out = {f"{u}s_{k}": 0 for u in ("sentence", "paragraph") for k in _KINDS.values()}
+        for c in self.changes:
+            out[f"{c.unit}s_{_KINDS[c.kind]}"] += 1
+        out["numbers_changed"] = sum(len(c.numbers) for c in self.changes)
+        out["metadata_changed"] = len(self.metadata_changes)
+        return out
+
+    def number_changes(self) -> list[NumberChange]:
+        out = [n for c in self.metadata_changes for n in c.numbers]
+        return out + [n for c in self.changes for n in c.numbers]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON data, valid against ``schemas/diff.schema.json``."""
+        return {
+            "schema": schema_id("diff.schema.json"),
+            "status": self.status,
+            "summary": self.summary,
+            "a": self.a.to_json(),
+            "b": self.b.to_json(),
+            "settings": self.settings,
+            "counts": self.counts(),
+            "metadata_changes": [m.to_json() for m in self.metadata_changes],
+            "changes": [c.to_json() for c in self.changes],
+            "number_changes": [n.to_json() for n in self.number_changes()],
+        }
+
+
+_KINDS = {"insert": "inserted", "delete": "deleted", "change": "changed", "move": "moved"}
+
+
+def compile_ignore(patterns: Sequence[str]) -> list[re.Pattern[str]]:
+    """Compile ``--ignore`` patterns; a bad one is a UsageError naming it."""
+    out = []
+    for pattern in patterns:
+        try:
+            out.append(re.compile(pattern))
+        except re.error as exc:
+            raise UsageError(f"--ignore pattern {pattern!r} is not a valid regex: {exc}") from exc
+    return out
+
+
+def _scrub(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+    for pattern in ignore:
+        text = pattern.sub(" ", text)
+    return clean(text)
+
+
+def _evidence(evidence: Mapping[str, Any] | None, default_id: str) -> dict[str, str | None]:
+    ev = dict(evidence or {"id": default_id})
+    if not isinstance(ev.get("id"), str) or not ev["id"]:
+        raise UsageError(f"evidence for capture {default_id} has no capture id")
+    out: dict[str, str | None] = {}
+    for key, value in ev.items():
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"evidence field {key!r} of capture {ev['id']} must be text")
+        out[str(key)] = value
+    return out
+
+
+def _side(
+    doc: Mapping[str, Any], evidence: dict[str, str | None], ignore: Sequence[re.Pattern[str]]
+) -> Side:
+    article = doc.get("article")
+    extractor = doc.get("extractor")
+    extractor = dict(extractor) if isinstance(extractor, Mapping) else None
+    if not isinstance(article, Mapping):
+        reason = doc.get("reason") or "no article in the text document"
+        return Side(evidence, extractor, False, str(reason), {}, ())
+    meta: dict[str, str | None] = {}
+    for name in METADATA_FIELDS:
+        value = article.get(name)
+        meta[name] = _scrub(str(value), ignore) or None if value is not None else None
+    paras = []
+    for para in paragraphs(str(article.get("text") or "")):
+        shown = _scrub(para, ignore)
+        if shown:
+            paras.append(tuple(sentences(shown)))
+    if not paras:
+        reason = doc.get("reason") or "the extracted article text is empty"
+        return Side(evidence, extractor, False, str(reason), meta, ())
+    return Side(evidence, extractor, True, None, meta, tuple(paras))
+
+
+def settings(ignore: Sequence[str]) -> dict[str, Any]:
+    """The diff settings recorded in every report, enough to reproduce it."""
+    return {
+        "algorithm": ALGORITHM,
+        "software": f"archiver {__version__}",
+        "ignore": list(ignore),
+        "ignore_applies_to": "each paragraph and metadata field, after markup removal",
+        "normalisation": list(NORMALISATION),
+        "units": "paragraphs split on blank lines; sentences on . ! ? and ellipses "
+        "followed by space, except after abbreviations and initials",
+        "alignment": "patience anchors on unique sentences, exact Myers LCS in gaps",
+        "tokens": "numbers with inner punctuation, words, single punctuation marks",
+        "similarity": {"measure": "dice on sets of word and number keys", "threshold": THRESHOLD},
+    }
+
+
+def diff_documents(
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    *,
+    ignore: Sequence[str] = (),
+    evidence_a: Mapping[str, Any] | None = None,
+    evidence_b: Mapping[str, Any] | None = None,
+) -> DiffReport:
+    """Compare two ``urn:text:`` documents: ``a`` the older capture, ``b`` the newer one.
+
+    ``evidence_a``/``evidence_b`` tie each side to its proof: ``id`` (required) and any of
+    ``url``, ``captured_at``, ``package_sha256``, ``manifest_sha256``, ``signature``,
+    ``key_fingerprint``, ``tsa_time`` (text or None). Without them the sides are "A" and "B".
+    """
+    patterns = compile_ignore(ignore)
+    side_a = _side(a, _evidence(evidence_a, "A"), patterns)
+    side_b = _side(b, _evidence(evidence_b, "B"), patterns)
+    conf = settings(ignore)
+    if not side_a.ok or not side_b.ok:
+        failed = [(n, s) for n, s in (("A", side_a), ("B", side_b)) if not s.ok]
+        summary = "; ".join(
+            f"extraction failed for {n} ({s.evidence['id']}): {s.reason}" for n, s in failed
+        )
+        return DiffReport(
+            "extraction_failed", summary + "; no text compared", side_a, side_b, conf, (), ()
+        )
+    meta = _metadata_changes(side_a.metadata, side_b.metadata)
+    changes, rows = _body(side_a.paragraphs, side_b.paragraphs)
+    report = DiffReport("changed", "", side_a, side_b, conf, tuple(meta), changes, rows)
+    status = "changed" if meta or changes else "unchanged"
+    return DiffReport(status, _summary(report), side_a, side_b, conf, tuple(meta), changes, rows)
+
+
+def _metadata_changes(
+    old: Mapping[str, str | None], new: Mapping[str, str | None]
+) -> list[MetaChange]:
+    out = []
+    for name in METADATA_FIELDS:
+        before, after = old.get(name), new.get(name)
+        if norm(before or "") == norm(after or ""):
+            continue
+        segments: list[Segment] = []
+        numbers: list[NumberChange] = []
+        if before and after:
+            segments, numbers = word_diff(before, after)
+        out.append(MetaChange(name, before, after, tuple(segments), tuple(numbers)))
+    return out
+
+
+def _summary(report: DiffReport) -> str:
+    if report.status == "unchanged":
+        return "no change in the article"
+    counts = report.counts()
+    parts = []
+    for unit in ("paragraph", "sentence"):
+        for word in _KINDS.values():
+            n = counts[f"{unit}s_{word}"]
+            if n:
+                parts.append(f"{n} {unit}{'s' if n != 1 else ''} {word}")
+    if counts["numbers_changed"]:
+        n = counts["numbers_changed"]
+        parts.append(f"{n} number{'s' if n != 1 else ''} changed")
+    for m in report.metadata_changes:
+        parts.append(f"{FIELD_LABELS[m.field]} changed")
+    return ", ".join(parts)
+
+
+# --- body ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """A sentence on one side, and what the diff decided about it."""
+
+    para: int
+    index: int  # within paragraph
+    text: str
+    key: str
+    status: str = "equal"
+    change: int | None = None
+    partner: int | None = None  # flat index on the other side (moves and changes)
+
+
+def _flatten(paras: Sequence[Sequence[str]]) -> list[_Unit]:
+    return [
+        _Unit(p, s, text, norm(text)) for p, para in enumerate(paras) for s, text in enumerate(para)
+    ]
+
+
+def _body(
+    paras_a: Sequence[Sequence[str]], paras_b: Sequence[Sequence[str]]
+) -> tuple[tuple[Change, ...], tuple[Row, ...]]:
+    ua, ub = _flatten(paras_a), _flatten(paras_b)
+    pairs = align([u.key for u in ua], [u.key for u in ub])
+    matched_a = {i for i, _ in pairs}
+    matched_b = {j for _, j in pairs}
+    for i, u in enumerate(ua):
+        if i not in matched_a:
+            u.status = "delete"
+    for j, u in enumerate(ub):
+        if j not in matched_b:
+            u.status = "insert"
+    _paragraph_moves(ua, ub)
+    _sentence_moves(ua, ub)
+    # Regions: unmatched runs between the same two aligned neighbours.
+    bounds = [(-1, -1), *pairs, (len(ua), len(ub))]
+    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
+        dels = [i for i in range(i0 + 1, i1) if ua[i].status == "delete"]
+        ins = [j for j in range(j0 + 1, j1) if ub[j].status == "insert"]
+        if dels and ins:
+            for i, j in pair_similar(
+                [word_keys(ua[i].text) for i in dels], [word_keys(ub[j].text) for j in ins]
+            ):
+                ua[dels[i]].status = ub[ins[j]].status = "change"
+                ua[dels[i]].partner, ub[ins[j]].partner = ins[j], dels[i]
+    return _collect(ua, ub, bounds)
+
+
+def _para_groups(units: list[_Unit]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = defaultdict(list)
+    for n, u in enumerate(units):
+        groups[u.para].append(n)
+    return groups
+
+
+def _paragraph_moves(ua: list[_Unit], ub: list[_Unit]) -> None:
+    """A paragraph wholly deleted here and inserted identically there is one move."""
+    waiting: dict[tuple[str, ...], list[list[int]]] = defaultdict(list)
+    for members in _para_groups(ua).values():
+        if all(ua[n].status == "delete" for n in members):
+            waiting[tuple(ua[n].key for n in members)].append(members)
+    for members in _para_groups(ub).values():
+        if not all(ub[n].status == "insert" for n in members):
+            continue
+        queue = waiting.get(tuple(ub[n].key for n in members))
+        if queue:
+            source = queue.pop(0)
+            for x, y in zip(source, members, strict=True):
+                ua[x].status = ub[y].status = "pmove"
+                ua[x].partner, ub[y].partner = y, x
+
+
+def _sentence_moves(ua: list[_Unit], ub: list[_Unit]) -> None:
+    """A sentence deleted here and inserted with the same key there is one move."""
+    waiting: dict[str, list[int]] = defaultdict(list)
+    for n, u in enumerate(ua):
+        if u.status == "delete":
+            waiting[u.key].append(n)
+    for n, u in enumerate(ub):
+        queue = waiting.get(u.key) if u.status == "insert" else None
+        if queue:
+            x = queue.pop(0)
+            ua[x].status = u.status = "move"
+            ua[x].partner, u.partner = n, x
+
+
+def _collect(
+    ua: list[_Unit], ub: list[_Unit], bounds: list[tuple[int, int]]
+) -> tuple[tuple[Change, ...], tuple[Row, ...]]:
+    """Turn unit decisions into ordered Change items and side-by-side rows."""
+    groups_a, groups_b = _para_groups(ua), _para_groups(ub)
+    whole = {
+        "a": {p for p, m in groups_a.items() if all(ua[n].status == "delete" for n in m)},
+        "b": {p for p, m in groups_b.items() if all(ub[n].status == "insert" for n in m)},
+    }
+    stream: list[tuple[int | None, int | None]] = []  # (a index, b index) in reading order
+    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
+        stream += [(i, None) for i in range(i0 + 1, i1)]
+        stream += [(None, j) for j in range(j0 + 1, j1)]
+        if i1 < len(ua):
+            stream.append((i1, j1))
+    changes: list[Change] = []
+    segs: dict[tuple[str, int], tuple[Segment, ...]] = {}
+    for i, j in stream:
+        if i is not None and j is None:
+            side, n = "a", i
+        elif j is not None and i is None:
+            side, n = "b", j
+        else:
+            continue
+        u = ua[n] if side == "a" else ub[n]
+        if u.change is not None:
+            continue
+        idx = len(changes)
+        if u.status == "pmove" and u.partner is not None:
+            x, y = (n, u.partner) if side == "a" else (u.partner, n)
+            pa, pb = ua[x].para, ub[y].para
+            changes.append(
+                Change(
+                    "move",
+                    "paragraph",
+                    " ".join(ua[m].text for m in groups_a[pa]),
+                    " ".join(ub[m].text for m in groups_b[pb]),
+                    Loc(pa),
+                    Loc(pb),
+                )
+            )
+            for m in groups_a[pa]:
+                ua[m].change = idx
+            for m in groups_b[pb]:
+                ub[m].change = idx
+        elif u.status in ("delete", "insert") and u.para in whole[side]:
+            units, groups = (ua, groups_a) if side == "a" else (ub, groups_b)
+            text = " ".join(units[m].text for m in groups[u.para])
+            old, new = (text, None) if side == "a" else (None, text)
+            loc_a, loc_b = (Loc(u.para), None) if side == "a" else (None, Loc(u.para))
+            changes.append(Change(u.status, "paragraph", old, new, loc_a, loc_b))
+            for m in groups[u.para]:
+                units[m].change = idx
+        elif u.status == "delete":
+            changes.append(Change("delete", "sentence", u.text, None, _loc(u), None))
+            u.change = idx
+        elif u.status == "insert":
+            changes.append(Change("insert", "sentence", None, u.text, None, _loc(u)))
+            u.change = idx
+        elif u.partner is not None:
+            x, y = (n, u.partner) if side == "a" else (u.partner, n)
+            ua[x].change = ub[y].change = idx
+            if u.status == "move":
+                changes.append(
+                    Change("move", "sentence", ua[x].text, ub[y].text, _loc(ua[x]), _loc(ub[y]))
+                )
+            else:
+                segments, numbers = word_diff(ua[x].text, ub[y].text)
+                segs["a", x] = tuple(s for s in segments if s.op != "insert")
+                segs["b", y] = tuple(s for s in segments if s.op != "delete")
+                changes.append(
+                    Change(
+                        "change",
+                        "sentence",
+                        ua[x].text,
+                        ub[y].text,
+                        _loc(ua[x]),
+                        _loc(ub[y]),
+                        tuple(segments),
+                        tuple(numbers),
+                    )
+                )
+    return tuple(changes), _rows(stream, ua, ub, segs)
+
+
+def _loc(u: _Unit) -> Loc:
+    return Loc(u.para, u.index)
+
+
+def _mark(u: _Unit, segs: tuple[Segment, ...]) -> Mark:
+    status = "move" if u.status == "pmove" else u.status
+    return Mark(status, u.text, u.para, u.change, segs)
+
+
+def _rows(
+    stream: list[tuple[int | None, int | None]],
+    ua: list[_Unit],
+    ub: list[_Unit],
+    segs: dict[tuple[str, int], tuple[Segment, ...]],
+) -> tuple[Row, ...]:
+    """Cut the reading-order stream into rows at every paragraph boundary of either side."""
+    rows: list[Row] = []
+    cur_a: list[Mark] = []
+    cur_b: list[Mark] = []
+    for i, j in stream:
+        break_a = i is not None and cur_a and cur_a[-1].paragraph != ua[i].para
+        break_b = j is not None and cur_b and cur_b[-1].paragraph != ub[j].para
+        if break_a or break_b:
+            rows.append(Row(tuple(cur_a), tuple(cur_b)))
+            cur_a, cur_b = [], []
+        if i is not None:
+            cur_a.append(_mark(ua[i], segs.get(("a", i), ())))
+        if j is not None:
+            cur_b.append(_mark(ub[j], segs.get(("b", j), ())))
+    if cur_a or cur_b:
+        rows.append(Row(tuple(cur_a), tuple(cur_b)))
+    return tuple(rows)

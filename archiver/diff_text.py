@@ -1,0 +1,247 @@
+"""Text units for the diff: paragraphs, sentences, word tokens, and their matching keys.
+
+Everything here is pure and deterministic. Matching keys ignore what a reader does not
+see as a change (case, runs of whitespace, leftover markup, typographic variants of
+quotes and dashes) but keep every other character, punctuation included.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Typographic variants folded for matching only (display keeps the original text).
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u200b": "",
+        "\u00ad": "",
+    }
+)
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_EMPHASIS = re.compile(r"(\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*]))")
+_SPACE = re.compile(r"\s+")
+_PARA_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+NORMALISATION = (
+    "NFKC",
+    "casefold",
+    "html entities unescaped",
+    "HTML tags and **/__/* emphasis removed",
+    "typographic quotes and dashes folded to ASCII",
+    "whitespace runs collapsed and trimmed",
+)
+
+
+def strip_markup(text: str) -> str:
+    """Remove HTML tags, entities and Markdown emphasis; keep the words."""
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    return _EMPHASIS.sub("", text)
+
+
+def clean(text: str) -> str:
+    """Display form: markup removed, whitespace collapsed, original case and characters."""
+    return _SPACE.sub(" ", strip_markup(text).replace("\u00a0", " ")).strip()
+
+
+def norm(text: str) -> str:
+    """Matching key: what must differ for two texts to count as changed."""
+    text = unicodedata.normalize("NFKC", strip_markup(text)).translate(_FOLD)
+    return _SPACE.sub(" ", text.casefold()).strip()
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split article text on blank lines; drop paragraphs with nothing visible."""
+    out = []
+    for block in _PARA_SPLIT.split(text):
+        shown = clean(block)
+        if shown:
+            out.append(shown)
+    return out
+
+
+# --- sentences -------------------------------------------------------------------------
+
+# Words after which a period does not end a sentence (compared casefolded, without the dot).
+ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "ft",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "cf",
+        "al",
+        "approx",
+        "nos",
+        "vol",
+        "fig",
+        "figs",
+        "pp",
+        "ed",
+        "eds",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "bros",
+        "dept",
+        "univ",
+        "gov",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "rep",
+        "sen",
+        "rev",
+        "hon",
+        "jan",
+        "feb",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "tue",
+        "tues",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.u",
+        "a.m",
+        "p.m",
+        "ph.d",
+    }
+)
+
+# A candidate end: terminal punctuation, optional closing quotes/brackets, then space.
+_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]\u00bb]*(?=\s)")
+_NEXT_START = re.compile(r"\s+[\"'\u201c\u2018(\[\u00ab]*[\w\u00bf\u00a1]")
+_LAST_WORD = re.compile(r"([\w.]+)\.$")
+
+
+def _is_abbreviation(before: str) -> bool:
+    match = _LAST_WORD.search(before)
+    if match is None:
+        return False
+    word = match.group(1).casefold()
+    if word in ABBREVIATIONS:
+        return True
+    # Initials ("J. Smith") and dotted acronyms ("U.S.A.") do not end sentences.
+    return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(\w\.)+\w", word))
+
+
+def sentences(paragraph: str) -> list[str]:
+    """Split one paragraph into sentences.
+
+    A sentence ends at ``.``, ``!``, ``?`` or an ellipsis (with any closing quotes or
+    brackets) followed by white space and a word character that is not lower case, unless the word before the
+    period is a known abbreviation or an initial. Decimals ("7.5") never split since no
+    space follows their point.
+    """
+    out: list[str] = []
+    start = 0
+    for match in _END.finditer(paragraph):
+        end = match.end()
+        nxt = _NEXT_START.match(paragraph, end)
+        if not nxt or paragraph[nxt.end() - 1].islower():
+            continue
+        terminal = match.group(0)
+        is_period = terminal.rstrip("\"'\u201d\u2019)]\u00bb") == "."
+        if is_period and _is_abbreviation(paragraph[start : match.start() + 1]):
+            continue
+        piece = paragraph[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    rest = paragraph[start:].strip()
+    if rest:
+        out.append(rest)
+    return out
+
+
+# --- word tokens -----------------------------------------------------------------------
+
+# Numbers keep their inner punctuation ("75,000", "7.5%", "1/2", "10:30")
+# and are atomic; words keep inner apostrophes and hyphens; anything else is one token.
+_TOKEN = re.compile(
+    r"""
+    (?P<num>\d+(?:[.,:/]\d+)*(?:%|\u2030)?)
+  | (?P<word>\w+(?:['\u2019\-\u2010\u2011]\w+)*)
+  | (?P<punct>\S)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token with the white space before it, so tokens join back to the text."""
+
+    lead: str  # white space before the token
+    text: str
+    kind: str  # "num", "word" or "punct"
+
+    @property
+    def key(self) -> str:
+        return norm(self.text)
+
+
+def tokens(text: str) -> list[Token]:
+    """Tokenise a sentence into numbers, words and punctuation (each atomic)."""
+    out: list[Token] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "punct"
+        out.append(Token(text[pos : match.start()], match.group(0), kind))
+        pos = match.end()
+    return out
+
+
+def word_keys(text: str) -> list[str]:
+    """Matching keys of the word and number tokens of a text (punctuation left out)."""
+    return [t.key for t in tokens(text) if t.kind != "punct"]
