@@ -1,0 +1,159 @@
+"""Signing keys: what a user sees when creating, loading and using their Ed25519 key."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from archiver.errors import KeyError_
+from archiver.signing import (
+    default_key_path,
+    fingerprint,
+    generate_key,
+    load_key,
+    public_pem,
+    sign,
+    verify_signature,
+)
+
+
+def test_generated_key_is_private_pkcs8_and_loads_back(tmp_path: Path) -> None:
+    path = tmp_path / "conf" / "signing-key.pem"
+    key = generate_key(path, passphrase=None, force=False)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert [p.name for p in path.parent.iterdir()] == ["signing-key.pem"]  # no temp left
+    loaded = load_key(path, passphrase=None)
+    assert fingerprint(loaded) == fingerprint(key)
+    # openssl reads it as an ED25519 key: the file is standard PKCS#8
+    out = subprocess.run(
+        ["openssl", "pkey", "-in", str(path), "-noout", "-text"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "ED25519" in out.stdout
+
+
+def test_generate_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    path = tmp_path / "signing-key.pem"
+    first = generate_key(path, passphrase=None, force=False)
+    with pytest.raises(KeyError_, match=r"already exists.*--force"):
+        generate_key(path, passphrase=None, force=False)
+    assert fingerprint(load_key(path, passphrase=None)) == fingerprint(first)
+    second = generate_key(path, passphrase=None, force=True)
+    assert fingerprint(load_key(path, passphrase=None)) == fingerprint(second) != fingerprint(first)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_passphrase_right_wrong_and_missing(tmp_path: Path) -> None:
+    path = tmp_path / "k.pem"
+    key = generate_key(path, passphrase=b"correct horse", force=False)
+    assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert fingerprint(load_key(path, passphrase=b"correct horse")) == fingerprint(key)
+    with pytest.raises(KeyError_, match="wrong passphrase"):
+        load_key(path, passphrase=b"battery staple")
+    with pytest.raises(KeyError_, match="is encrypted: give its passphrase"):
+        load_key(path, passphrase=None)
+
+
+def test_missing_unreadable_and_garbage_key_files(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(KeyError_) as err:
+        load_key(missing, passphrase=None)
+    assert str(err.value) == f"no signing key at {missing}: run 'archiver key generate'"
+    assert err.value.exit_code == 2
+
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_bytes(b"this is not a key\n")
+    with pytest.raises(KeyError_, match="is not a PEM private key"):
+        load_key(garbage, passphrase=None)
+
+    with pytest.raises(KeyError_, match="is a directory"):
+        load_key(tmp_path, passphrase=None)
+
+
+def test_unreadable_key_file(tmp_path: Path) -> None:
+    unreadable = tmp_path / "locked.pem"
+    generate_key(unreadable, passphrase=None, force=False)
+    unreadable.chmod(0)
+    if os.access(unreadable, os.R_OK):  # running as root: permissions do not bind
+        pytest.skip("root can read a mode-0 file")
+    with pytest.raises(KeyError_, match="cannot read signing key"):
+        load_key(unreadable, passphrase=None)
+
+
+def test_a_non_ed25519_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ec.pem"
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(KeyError_, match="not Ed25519"):
+        load_key(path, passphrase=None)
+
+
+def test_default_key_path_order(tmp_path: Path) -> None:
+    assert default_key_path({"ARCHIVER_KEY": "/k/my.pem", "XDG_CONFIG_HOME": "/x"}) == Path(
+        "/k/my.pem"
+    )
+    assert default_key_path({"XDG_CONFIG_HOME": "/x"}) == Path("/x/archiver/signing-key.pem")
+    assert default_key_path({"HOME": "/home/ann"}) == Path(
+        "/home/ann/.config/archiver/signing-key.pem"
+    )
+
+
+def test_signature_verifies_with_openssl_and_fails_when_data_changes(tmp_path: Path) -> None:
+    key = generate_key(tmp_path / "k.pem", passphrase=None, force=False)
+    data = b'{"hello":"world"}'
+    sig = sign(key, data)
+    pem = public_pem(key)
+    assert verify_signature(pem, data, sig)
+    assert not verify_signature(pem, data + b" ", sig)
+    assert not verify_signature(pem, data, bytes(64))
+    assert not verify_signature(b"not a key", data, sig)
+    other = generate_key(tmp_path / "other.pem", passphrase=None, force=False)
+    assert not verify_signature(public_pem(other), data, sig)
+
+    (tmp_path / "pub.pem").write_bytes(pem)
+    (tmp_path / "data").write_bytes(data)
+    (tmp_path / "sig").write_bytes(sig)
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-in", str(tmp_path / "pub.pem"), "-outform", "DER"],
+        capture_output=True,
+    ).stdout
+    assert hashlib.sha256(der).hexdigest() == fingerprint(key.public_key())
+    ok = subprocess.run(
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            str(tmp_path / "pub.pem"),
+            "-rawin",
+            "-in",
+            str(tmp_path / "data"),
+            "-sigfile",
+            str(tmp_path / "sig"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_private_key_is_never_in_public_output(tmp_path: Path) -> None:
+    key = generate_key(tmp_path / "k.pem", passphrase=None, force=False)
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    assert raw not in public_pem(key)
+    assert b"PRIVATE" not in public_pem(key)
