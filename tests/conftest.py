@@ -1,0 +1,48 @@
+"""Shared pytest fixtures: the local fixture site, a browser, a scratch archive folder.
+
+* ``fixture_server``: one ``fixtures.server.FixtureServer`` on 127.0.0.1 for the whole
+  session. Tests that change its variant use ``with fixture_server.variant(name):``
+  so the next test sees the original article again.
+* ``browser_path``: the Chromium the tool itself would use. When none is found the
+  test FAILS with the finder's message (it never skips: a missing browser is a broken
+  environment, not an optional feature).
+* ``tmp_archive``: a fresh archive folder path (not created) per test.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# `fixtures` is a folder of the repository, not an installed package: make it importable
+# however pytest is started (the lead may instead set pytest's `pythonpath = ["."]`).
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from fixtures.server import FixtureServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fixture_server() -> Iterator[FixtureServer]:
+    with FixtureServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser_path() -> Path:
+    from archiver.browser import find_browser
+    from archiver.errors import ArchiverError
+
+    try:
+        return find_browser()
+    except ArchiverError as err:
+        pytest.fail(str(err), pytrace=False)
+
+
+@pytest.fixture
+def tmp_archive(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
