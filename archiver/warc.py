@@ -117,8 +117,9 @@ def request_headers(ex: Exchange) -> StatusAndHeaders:
     headers = _split_values(ex.request_headers)
     if not any(name.lower() == "host" for name, _ in headers):
         headers.insert(0, ("Host", parts.netloc))
-    statusline = f"{ex.method} {path}"
-    return StatusAndHeaders(statusline, headers, protocol="HTTP/1.1", is_http_request=True)
+    # warcio keeps a request line whole in ``statusline`` (protocol empty), as it parses it
+    statusline = f"{ex.method} {path} HTTP/1.1"
+    return StatusAndHeaders(statusline, headers, protocol="", is_http_request=True)
 
 
 def _digest_stream(head: bytes, stream: IO[bytes] | None) -> tuple[str, str, int]:
@@ -338,11 +339,25 @@ def _info_from(record: ArcWarcRecord, offset: int, length: int) -> RecordInfo:
 
 
 def _spool(record: ArcWarcRecord) -> Any:
-    """Copy the rest of the record's block to a spooled file the caller owns."""
+    """Copy the rest of the record's block to a spooled file the caller owns.
+
+    Raises PackageError when the block is shorter than its Content-Length (truncated).
+    """
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115 (returned)
+    size = 0
     while chunk := record.raw_stream.read(CHUNK):
         spool.write(chunk)
+        size += len(chunk)
     spool.seek(0)
+    head = record.http_headers.total_len if record.http_headers is not None else 0
+    expected = (record.length or 0) - (head or 0)
+    if size < expected:
+        spool.close()
+        rid = record.rec_headers.get_header("WARC-Record-ID")
+        raise PackageError(
+            f"WARC data is not readable: record {rid} is truncated "
+            f"({size} of {expected} payload bytes)"
+        )
     return spool
 
 
