@@ -179,9 +179,9 @@ def sentences(paragraph: str) -> list[str]:
     """Split one paragraph into sentences.
 
     A sentence ends at ``.``, ``!``, ``?`` or an ellipsis (with any closing quotes or
-    brackets) followed by white space and a word character that is not lower case, unless the word before the
-    period is a known abbreviation or an initial. Decimals ("7.5") never split since no
-    space follows their point.
+    brackets) followed by white space and a word character that is not lower case,
+    unless the word before the period is a known abbreviation or an initial. Decimals
+    ("7.5") never split since no space follows their point.
     """
     out: list[str] = []
     start = 0

@@ -1,0 +1,295 @@
+"""Render a DiffReport (and a HistoryReport) for people: terminal text and one HTML file.
+
+Plain text marks changes as ``[-old-]{+new+}``; on a colour terminal deletions are red
+and struck through, insertions green and underlined. HTML is one self-contained file
+(inline CSS, no scripts, no external assets), side by side, and marks every change with
+``<del>``/``<ins>`` plus bracket markers, so it stays readable printed in black and white.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from .diff import FIELD_LABELS, Change, DiffReport, Loc, Mark, Side
+from .diff_words import Segment
+
+if TYPE_CHECKING:
+    from .diff_history import HistoryReport
+
+_RED = "\x1b[31;9m"
+_GREEN = "\x1b[32;4m"
+_BOLD = "\x1b[1m"
+_DIM = "\x1b[2m"
+_YELLOW = "\x1b[33m"
+_RESET = "\x1b[0m"
+
+_EVIDENCE_LABELS = (
+    ("url", "url"),
+    ("captured_at", "captured (capturing machine's clock)"),
+    ("tsa_time", "trusted time (TSA)"),
+    ("signature", "signature"),
+    ("key_fingerprint", "key"),
+    ("package_sha256", "package sha256"),
+    ("manifest_sha256", "manifest sha256"),
+)
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def wrap(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.color and text else text
+
+    def deleted(self, text: str) -> str:
+        lead, body = _split_lead(text)
+        return lead + (self.wrap(_RED, body) if self.color else f"[-{body}-]")
+
+    def inserted(self, text: str) -> str:
+        lead, body = _split_lead(text)
+        return lead + (self.wrap(_GREEN, body) if self.color else f"{{+{body}+}}")
+
+    def segments(self, segments: Iterable[Segment]) -> str:
+        out = []
+        for seg in segments:
+            if seg.op == "delete":
+                out.append(self.deleted(seg.text))
+            elif seg.op == "insert":
+                out.append(self.inserted(seg.text))
+            else:
+                out.append(seg.text)
+        return "".join(out)
+
+
+def _split_lead(text: str) -> tuple[str, str]:
+    body = text.lstrip()
+    return text[: len(text) - len(body)], body
+
+
+def _where(loc: Loc | None) -> str:
+    if loc is None:
+        return "-"
+    if loc.sentence is None:
+        return f"\u00b6{loc.paragraph + 1}"
+    return f"\u00b6{loc.paragraph + 1} s{loc.sentence + 1}"
+
+
+def _side_lines(name: str, side: Side) -> list[str]:
+    ev = side.evidence
+    lines = [f"{name}: capture {ev['id']}"]
+    for key, label in _EVIDENCE_LABELS:
+        if ev.get(key):
+            lines.append(f"   {label}: {ev[key]}")
+    if side.extractor:
+        ex = side.extractor
+        lines.append(f"   extractor: {ex.get('name')} {ex.get('version')}")
+    if not side.ok:
+        lines.append(f"   extraction failed: {side.reason}")
+    return lines
+
+
+def _change_lines(change: Change, style: _Style) -> list[str]:
+    unit = change.unit
+    if change.kind == "change":
+        head = f"~ changed {unit}  A {_where(change.a)} -> B {_where(change.b)}"
+        body = style.segments(change.segments)
+    elif change.kind == "delete":
+        head = f"- deleted {unit}  A {_where(change.a)}"
+        body = style.deleted(change.old or "")
+    elif change.kind == "insert":
+        head = f"+ inserted {unit}  B {_where(change.b)}"
+        body = style.inserted(change.new or "")
+    else:
+        head = f"> moved {unit}  A {_where(change.a)} -> B {_where(change.b)}"
+        body = change.new or ""
+    lines = [style.wrap(_BOLD, head), f"    {body}"]
+    lines += [f"    number: {n.label()}" for n in change.numbers]
+    return lines
+
+
+def render_text(report: DiffReport, color: bool = False) -> str:
+    """The report for a terminal: colour when ``color``, else ``[-old-]{+new+}`` markers."""
+    style = _Style(color)
+    lines = [*_side_lines("A", report.a), *_side_lines("B", report.b)]
+    ignore = report.settings.get("ignore") or []
+    lines.append(
+        f"settings: {report.settings.get('algorithm')}"
+        + (f"; ignoring {', '.join(repr(p) for p in ignore)}" if ignore else "")
+    )
+    lines += ["", style.wrap(_YELLOW if report.status != "unchanged" else "", report.summary)]
+    if report.status == "extraction_failed":
+        return "\n".join(lines) + "\n"
+    if report.metadata_changes:
+        lines += ["", style.wrap(_BOLD, "Metadata")]
+        for meta in report.metadata_changes:
+            label = FIELD_LABELS[meta.field]
+            if meta.segments:
+                lines.append(f"  {label}: {style.segments(meta.segments)}")
+            else:
+                old = style.deleted(meta.old or "(none)")
+                new = style.inserted(meta.new or "(none)")
+                lines.append(f"  {label}: {old} -> {new}")
+    numbers = report.number_changes()
+    if numbers:
+        lines += ["", style.wrap(_BOLD, "Numbers changed")]
+        lines += [f"  {n.label()}" for n in numbers]
+    if report.changes:
+        lines += ["", style.wrap(_BOLD, "Article text")]
+        for change in report.changes:
+            lines += [f"  {line}" for line in _change_lines(change, style)]
+    return "\n".join(lines) + "\n"
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+_CSS = """
+body{font:15px/1.5 Georgia,serif;margin:1.5em;color:#111;background:#fff}
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}
+table{border-collapse:collapse;width:100%;table-layout:fixed}
+td,th{vertical-align:top;border:1px solid #999;padding:.4em .6em;text-align:left}
+th{background:#eee}
+dl{margin:0}dt{font-weight:bold;font-size:.85em}dd{margin:0 0 .3em 0;word-break:break-all}
+del{text-decoration:line-through;background:#fdd;color:#900}
+ins{text-decoration:underline;background:#dfd;color:#060}
+.mk{font-weight:bold;font-family:monospace}
+.move{background:#eef;border-bottom:1px dashed #339}
+.status{font-weight:bold}.failed{border:3px double #900;padding:.5em}
+.note{font-size:.85em;font-family:monospace}
+@media print{del,ins,.move{background:none;color:#000}th{background:none}}
+"""
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _del(text: str) -> str:
+    lead, body = _split_lead(text)
+    return f'{_e(lead)}<del><span class="mk">[-</span>{_e(body)}<span class="mk">-]</span></del>'
+
+
+def _ins(text: str) -> str:
+    lead, body = _split_lead(text)
+    return f'{_e(lead)}<ins><span class="mk">{{+</span>{_e(body)}<span class="mk">+}}</span></ins>'
+
+
+def _html_segments(segments: Sequence[Segment]) -> str:
+    parts = []
+    for seg in segments:
+        if seg.op == "delete":
+            parts.append(_del(seg.text))
+        elif seg.op == "insert":
+            parts.append(_ins(seg.text))
+        else:
+            parts.append(_e(seg.text))
+    return "".join(parts)
+
+
+def _html_mark(mark: Mark, report: DiffReport, side: str) -> str:
+    if mark.status == "equal":
+        return _e(mark.text)
+    if mark.status == "change":
+        return _html_segments(mark.segments)
+    if mark.status == "delete":
+        return _del(mark.text)
+    if mark.status == "insert":
+        return _ins(mark.text)
+    change = report.changes[mark.change] if mark.change is not None else None
+    where = ""
+    if change is not None:
+        where = f"to B {_where(change.b)}" if side == "a" else f"from A {_where(change.a)}"
+    return f'<span class="move"><span class="mk">[moved {_e(where)}]</span> {_e(mark.text)}</span>'
+
+
+def _html_side(name: str, side: Side) -> str:
+    rows = [f"<dt>capture</dt><dd>{_e(str(side.evidence['id']))}</dd>"]
+    for key, label in _EVIDENCE_LABELS:
+        value = side.evidence.get(key)
+        if value:
+            rows.append(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>")
+    if side.extractor:
+        ex = side.extractor
+        rows.append(
+            f"<dt>extractor</dt><dd>{_e(str(ex.get('name')))} {_e(str(ex.get('version')))}</dd>"
+        )
+    if not side.ok:
+        rows.append(f'<dt>extraction</dt><dd class="failed">failed: {_e(side.reason or "")}</dd>')
+    return f"<th>{name}<dl>{''.join(rows)}</dl></th>"
+
+
+def render_html(report: DiffReport) -> str:
+    """One self-contained HTML page: evidence, settings, metadata, side-by-side text."""
+    title = report.b.metadata.get("title") or report.a.metadata.get("title") or "article"
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Changes: {_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Changes in the article text: {_e(title)}</h1>",
+        f'<p class="status">{_e(report.summary)}</p>',
+        "<table><tr>",
+        _html_side("A (older)", report.a),
+        _html_side("B (newer)", report.b),
+        "</tr></table>",
+    ]
+    ignore = report.settings.get("ignore") or []
+    out.append(
+        f'<p class="note">settings: {_e(str(report.settings.get("algorithm")))}; '
+        f"similarity threshold {_e(str(report.settings['similarity']['threshold']))}; "
+        f"ignored patterns: {_e(', '.join(ignore) if ignore else 'none')}. "
+        "Marks: <del><span class='mk'>[-</span>removed<span class='mk'>-]</span></del> "
+        "<ins><span class='mk'>{+</span>added<span class='mk'>+}</span></ins> "
+        "<span class='move'><span class='mk'>[moved]</span></span></p>"
+    )
+    if report.status != "extraction_failed":
+        if report.metadata_changes:
+            out.append("<h2>Metadata</h2><table><tr><th>field</th><th>A</th><th>B</th></tr>")
+            for meta in report.metadata_changes:
+                out.append(
+                    f"<tr><td>{_e(FIELD_LABELS[meta.field])}</td>"
+                    f"<td>{_del(meta.old) if meta.old else '(none)'}</td>"
+                    f"<td>{_ins(meta.new) if meta.new else '(none)'}</td></tr>"
+                )
+            out.append("</table>")
+        numbers = report.number_changes()
+        if numbers:
+            out.append("<h2>Numbers changed</h2><ul>")
+            out += [
+                f"<li>{_del(n.old or '(none)')} \u2192 {_ins(n.new or '(none)')}</li>"
+                for n in numbers
+            ]
+            out.append("</ul>")
+        out.append("<h2>Article text</h2><table><tr><th>A</th><th>B</th></tr>")
+        for row in report.rows:
+            left = " ".join(_html_mark(m, report, "a") for m in row.a)
+            right = " ".join(_html_mark(m, report, "b") for m in row.b)
+            out.append(f"<tr><td>{left}</td><td>{right}</td></tr>")
+        out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --- history ---------------------------------------------------------------------------
+
+
+def render_history_text(report: HistoryReport, color: bool = False) -> str:
+    """Every capture of a URL in time order, with what changed since the one before."""
+    style = _Style(color)
+    lines = [f"History of {report.url}: {len(report.steps)} capture(s)"]
+    for step in report.steps:
+        ev = step.evidence
+        when = ev.get("tsa_time") or ev.get("captured_at") or ""
+        lines += ["", style.wrap(_BOLD, f"{ev['id']}  {when}".rstrip())]
+        if step.compared_to:
+            lines.append(f"  compared with {step.compared_to}")
+        lines.append(f"  {step.summary}")
+        if step.diff is None:
+            continue
+        for meta in step.diff.metadata_changes:
+            lines.append(
+                f"  {FIELD_LABELS[meta.field]}: {meta.old or '(none)'} -> {meta.new or '(none)'}"
+            )
+        for change in step.diff.changes:
+            lines += [f"  {line}" for line in _change_lines(change, style)]
+    return "\n".join(lines) + "\n"
