@@ -15,7 +15,7 @@ import hashlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 CHUNK = 1 << 20
 MAX_HEADER = 1 << 20  # a WARC or HTTP header block larger than this is refused
@@ -31,6 +31,7 @@ class ScannedRecord:
     record_id: str | None = None
     type: str | None = None
     target_uri: str | None = None
+    date: str | None = None  # WARC-Date
     block_digest: str | None = None  # header value
     payload_digest: str | None = None  # header value
     block_ok: bool | None = None
@@ -132,6 +133,7 @@ class _RecordParser:
         rec.record_id = headers.get("warc-record-id")
         rec.type = headers.get("warc-type")
         rec.target_uri = headers.get("warc-target-uri")
+        rec.date = headers.get("warc-date")
         rec.block_digest = headers.get("warc-block-digest")
         rec.payload_digest = headers.get("warc-payload-digest")
         try:
@@ -177,7 +179,7 @@ class _RecordParser:
 
 
 def scan_warc(
-    stream: BinaryIO,
+    stream: IO[bytes],
     on_record: Callable[[ScannedRecord], None],
     *,
     chunk: int = CHUNK,

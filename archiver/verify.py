@@ -1,0 +1,537 @@
+"""Verify a capture package offline: ``verify_package(path) -> VerifyReport``. Pure.
+
+No network, no browser: bytes in, a verdict out. The checks (DESIGN section 3):
+
+1. ``layout``: the zip opens, holds the WACZ members once each and nothing else, and
+   ``datapackage-digest.json`` matches ``datapackage.json``.
+2. ``files``: every member's sha256 and size against ``datapackage.json`` and every
+   content file (``archive/``, ``indexes/``, ``pages/``) against the signed manifest.
+3. ``records``: every WARC record's block and payload digest against its own header
+   and against the manifest's record list (id, type, target, offset, length, digests).
+4. ``index``: every CDXJ line points at a real record (offset, length, url, digest).
+5. ``signature``: Ed25519 over the exact bytes of ``manifest.json`` with the packed key,
+   and the manifest names that same key.
+6. ``key`` (trust): the signing key is one of the keys you trust.
+7. ``timestamp N``: each token's imprint is sha256(signature), its TSA signature holds,
+   its certificate is a timestamping one; ``tsa-trust`` (trust): a token's TSA chain is
+   valid at the token's own time against your roots (given PEMs + certifi/system).
+
+Integrity checks must all pass for exit 0. Trust is "not established" when you gave
+no anchors (exit 0, loudly), a failure when you gave anchors that do not match, and a
+failure under ``strict`` when missing.
+
+Unreadable input (not a file, not a zip, a truncated zip) does not raise: the report
+carries ``error`` and ``exit_code`` 2, so ``--json`` still prints one document. Bad
+*arguments* (a trusted key that is not a key, an unreadable trusted-keys file, a TSA
+root that is not a certificate) raise UsageError (exit 2) before anything is read.
+
+Streaming: members are hashed in one thread while the WARC is inflated and checked
+in another (hashlib and zlib release the GIL); each works in 1 MiB chunks with
+bounded inflation, so memory stays flat for multi-GB packages and for small packages
+whose WARC inflates to gigabytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import signing, timestamps
+from .errors import SchemaError, TimestampError, UsageError
+from .manifest import parse_manifest
+from .verify_cdxj import check_cdxj
+from .verify_keys import trusted_fingerprints
+from .verify_report import Check, Status, TokenInfo, VerifyReport, render_text
+from .verify_warc import ScannedRecord, WarcFormatError, scan_warc
+from .verify_zip import (
+    CDXJ,
+    CONTENT_PREFIXES,
+    DATAPACKAGE,
+    DATAPACKAGE_DIGEST,
+    MANIFEST,
+    SIGNATURE,
+    SIGNER,
+    WARC,
+    MemberError,
+    MemberHash,
+    hash_members,
+    layout_problems,
+    raw_stored_stream,
+    read_small,
+    token_names,
+)
+
+__all__ = ["VerifyReport", "render_text", "verify_package"]
+
+MANIFEST_LIMIT = 256 << 20
+SMALL_LIMIT = 1 << 20
+DATAPACKAGE_LIMIT = 16 << 20
+_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+def verify_package(
+    path: Path,
+    *,
+    trust_keys: Sequence[bytes] = (),
+    tsa_roots: Sequence[bytes] = (),
+    trusted_keys_file: Path | None = None,
+    strict: bool = False,
+    now: datetime | None = None,
+) -> VerifyReport:
+    """Check every hash, digest, the signature and each timestamp token of ``path``.
+
+    ``trust_keys``: public keys you trust (PEM bytes, or fingerprint text).
+    ``trusted_keys_file``: a file of trusted keys (format: ``archiver.verify_keys``).
+    ``tsa_roots``: TSA root certificates (PEM) trusted besides certifi/system roots.
+    ``now``: the verification time written in the report (default: UTC now).
+    """
+    when = (now or datetime.now(UTC)).astimezone(UTC)
+    anchors = trusted_fingerprints(trust_keys, trusted_keys_file)
+    for i, root in enumerate(tsa_roots, 1):
+        try:
+            timestamps.load_certificates([root])
+        except TimestampError:
+            raise UsageError(f"TSA root #{i} is not a PEM or DER certificate") from None
+    report = VerifyReport(
+        package=str(path),
+        verified_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        strict=strict,
+        anchors_given=bool(anchors or tsa_roots),
+    )
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            _Verifier(report, path, zf, anchors, tsa_roots).run()
+    except FileNotFoundError:
+        report.error = f"{path} does not exist"
+    except IsADirectoryError:
+        report.error = f"{path} is a folder, not a .wacz package"
+    except PermissionError:
+        report.error = f"{path} is not readable (permission denied)"
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        report.error = f"{path} is not a zip file, or it is truncated ({err})"
+    return report
+
+
+class _Verifier:
+    def __init__(
+        self,
+        report: VerifyReport,
+        path: Path,
+        zf: zipfile.ZipFile,
+        anchors: set[str],
+        tsa_roots: Sequence[bytes],
+    ) -> None:
+        self.report = report
+        self.path = path
+        self.zf = zf
+        self.anchors = anchors
+        self.tsa_roots = list(tsa_roots)
+        self.infos = zf.infolist()
+        self.by_name = {i.filename: i for i in self.infos}
+        self.checks = {
+            "layout": Check("layout", "1 zip structure and WACZ layout", "integrity"),
+            "files": Check("files", "2 file hashes", "integrity"),
+            "records": Check("records", "3 WARC records", "integrity"),
+            "index": Check("index", "4 CDXJ index", "integrity"),
+            "signature": Check("signature", "5 signature", "integrity"),
+            "key": Check("key", "6 signing key trusted", "trust"),
+        }
+        report.checks.extend(self.checks.values())
+        self.manifest: dict[str, Any] | None = None
+        self.manifest_bytes: bytes | None = None
+
+    # -- orchestration -----------------------------------------------------------
+
+    def run(self) -> None:
+        self._layout()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashes_future = pool.submit(hash_members, self.path, self.infos)
+            scanned, warc_error = self._scan_warc()
+            hashes = hashes_future.result()
+        self._read_manifest()
+        self._files(hashes)
+        self._records(scanned, warc_error)
+        self._index(scanned)
+        signature = self._signature()
+        self._key()
+        self._tokens(signature)
+
+    def _small(self, name: str, limit: int = SMALL_LIMIT) -> bytes | None:
+        info = self.by_name.get(name)
+        if info is None:
+            return None
+        try:
+            return read_small(self.zf, info, limit)
+        except MemberError as err:
+            self.checks["layout"].fail(name, str(err))
+            return None
+
+    # -- 1 layout ----------------------------------------------------------------
+
+    def _layout(self) -> None:
+        check = self.checks["layout"]
+        for where, problem in layout_problems(self.infos):
+            check.fail(where, problem)
+        data = self._small(DATAPACKAGE, DATAPACKAGE_LIMIT)
+        digest_doc = self._small(DATAPACKAGE_DIGEST)
+        if data is not None and digest_doc is not None:
+            actual = "sha256:" + hashlib.sha256(data).hexdigest()
+            try:
+                claimed = json.loads(digest_doc).get("hash")
+            except (ValueError, AttributeError):
+                claimed = None
+            if claimed != actual:
+                check.fail(
+                    DATAPACKAGE_DIGEST, "does not match the sha256 of datapackage.json (edited?)"
+                )
+        self.datapackage = data
+        check.settle(f"{len(self.infos)} files, each once, nothing unexpected")
+
+    # -- threads: WARC scan runs here while members are hashed in the pool --------
+
+    def _scan_warc(self) -> tuple[list[ScannedRecord], str | None]:
+        records: list[ScannedRecord] = []
+        info = self.by_name.get(WARC)
+        if info is None:
+            return records, None
+        try:
+            if info.compress_type == zipfile.ZIP_STORED:
+                with raw_stored_stream(self.path, info) as stream:
+                    scan_warc(stream, records.append)
+            else:
+                with zipfile.ZipFile(self.path) as own, own.open(info) as member:
+                    scan_warc(member, records.append)
+        except WarcFormatError as err:
+            return records, str(err)
+        except (MemberError, *_BAD_ZIP) as err:
+            return records, f"cannot be read: {err}"
+        return records, None
+
+    # -- manifest -------------------------------------------------------------------
+
+    def _read_manifest(self) -> None:
+        data = self._small(MANIFEST, MANIFEST_LIMIT)
+        self.manifest_bytes = data
+        if data is None:
+            return
+        try:
+            self.manifest = parse_manifest(data)
+        except SchemaError as err:
+            self.checks["files"].fail(MANIFEST, f"cannot be used: {err}")
+            return
+        cap = self.manifest["capture"]
+        self.report.capture = {
+            "id": cap.get("id"),
+            "url": cap.get("requested_url"),
+            "final_url": cap.get("final_url"),
+            "started": cap.get("started"),
+            "ended": cap.get("ended"),
+        }
+
+    # -- 2 files ---------------------------------------------------------------------
+
+    def _files(self, hashes: list[MemberHash]) -> None:
+        check = self.checks["files"]
+        actual: dict[str, MemberHash] = {}
+        for h in hashes:
+            if h.error:
+                check.fail(h.name, h.error)
+            else:
+                actual[h.name] = h
+        self._files_vs_datapackage(check, actual)
+        if self.manifest is not None:
+            listed = {f["path"]: f for f in self.manifest["files"]}
+            for name, entry in sorted(listed.items()):
+                got = actual.get(name)
+                if got is None:
+                    if name in self.by_name:
+                        continue  # unreadable, already named
+                    check.fail(name, "is listed in the signed manifest but missing from the zip")
+                elif got.sha256 != entry["sha256"]:
+                    check.fail(name, "sha256 does not match the signed manifest (file changed)")
+                elif got.size != entry["bytes"]:
+                    check.fail(name, "size does not match the signed manifest")
+            for name in sorted(self.by_name):
+                if name.startswith(CONTENT_PREFIXES) and name not in listed:
+                    check.fail(name, "is not listed in the signed manifest (file added?)")
+        elif MANIFEST not in self.by_name or not check.problems:
+            check.fail(MANIFEST, "is missing: nothing ties the content files to a signature")
+        n = len(self.manifest["files"]) if self.manifest else 0
+        check.settle(
+            f"{n} content files match the signed manifest; all {len(hashes)} files match "
+            "datapackage.json"
+        )
+
+    def _files_vs_datapackage(self, check: Check, actual: dict[str, MemberHash]) -> None:
+        if self.datapackage is None:
+            return
+        try:
+            doc = json.loads(self.datapackage)
+            resources = {r["path"]: r for r in doc["resources"]}
+        except (ValueError, KeyError, TypeError):
+            check.fail(DATAPACKAGE, "is not a valid WACZ datapackage (no resources list)")
+            return
+        for name in sorted(self.by_name):
+            if name in (DATAPACKAGE, DATAPACKAGE_DIGEST) or name in resources:
+                continue
+            check.fail(name, "is not listed in datapackage.json")
+        for name, res in sorted(resources.items()):
+            got = actual.get(name)
+            if got is None:
+                if name not in self.by_name:
+                    check.fail(name, "is listed in datapackage.json but missing from the zip")
+                continue
+            if res.get("hash") != "sha256:" + (got.sha256 or ""):
+                check.fail(name, "sha256 does not match datapackage.json")
+            elif res.get("bytes") != got.size:
+                check.fail(name, "size does not match datapackage.json")
+
+    # -- 3 records --------------------------------------------------------------------
+
+    def _records(self, scanned: list[ScannedRecord], warc_error: str | None) -> None:
+        check = self.checks["records"]
+        if WARC not in self.by_name:
+            check.skip(f"{WARC} is missing")
+            return
+        for rec in scanned:
+            for problem in rec.problems:
+                check.fail(rec.label(), problem)
+            if rec.block_digest is None:
+                check.fail(rec.label(), "has no WARC-Block-Digest")
+            elif rec.block_ok is not True:
+                check.fail(rec.label(), "block digest does not match its WARC-Block-Digest header")
+            if rec.payload_digest is not None and rec.payload_ok is not True:
+                check.fail(
+                    rec.label(), "payload digest does not match its WARC-Payload-Digest header"
+                )
+        if warc_error:
+            check.fail(WARC, warc_error + "; records after that point were not checked")
+        if self.manifest is not None:
+            _records_vs_manifest(check, self.manifest, scanned, complete=warc_error is None)
+        n = len(scanned)
+        check.settle(
+            f"{n} records: every block and payload digest matches its header and the "
+            "signed manifest"
+        )
+
+    # -- 4 index ------------------------------------------------------------------------
+
+    def _index(self, scanned: list[ScannedRecord]) -> None:
+        check = self.checks["index"]
+        info = self.by_name.get(CDXJ)
+        if info is None:
+            check.skip(f"{CDXJ} is missing")
+            return
+        try:
+            with self.zf.open(info) as fh:
+                lines = check_cdxj(fh, scanned, check)
+        except _BAD_ZIP as err:
+            check.fail(CDXJ, f"cannot be read: {err}")
+            lines = 0
+        check.settle(f"{lines} index lines, each pointing at a real record")
+
+    # -- 5 signature, 6 key ----------------------------------------------------------
+
+    def _signature(self) -> bytes | None:
+        check = self.checks["signature"]
+        signature = self._small(SIGNATURE, 4096)
+        pem = self._small(SIGNER, 65536)
+        if self.manifest_bytes is None or signature is None or pem is None:
+            missing = [
+                n
+                for n, v in ((MANIFEST, self.manifest_bytes), (SIGNATURE, signature), (SIGNER, pem))
+                if v is None
+            ]
+            for name in missing:
+                check.fail(name, "is missing or unreadable, so the signature cannot be checked")
+            check.settle("")
+            return signature
+        try:
+            self.report.signer_fingerprint = signing.fingerprint(signing.load_public_pem(pem))
+        except Exception:  # KeyError_ from signing: not an Ed25519 PEM
+            check.fail(SIGNER, "is not an Ed25519 public key")
+        if not signing.verify_signature(pem, self.manifest_bytes, signature):
+            check.fail(
+                SIGNATURE,
+                "does not verify over manifest.json with signer.pub.pem "
+                "(manifest or signature changed)",
+            )
+        if self.manifest is not None:
+            packed = self.manifest["signer"]["fingerprint"]
+            if self.report.signer_fingerprint and packed != self.report.signer_fingerprint:
+                check.fail(MANIFEST, "names a different signer key than provenance/signer.pub.pem")
+        check.settle(
+            f"manifest.json is signed by key {self.report.signer_fingerprint} (Ed25519); "
+            "this proves the manifest is unchanged since that key signed it"
+        )
+        return signature
+
+    def _key(self) -> None:
+        check = self.checks["key"]
+        fp = self.report.signer_fingerprint
+        if self.checks["signature"].status is not Status.PASSED or fp is None:
+            check.skip("the signature did not verify, so whose key it is does not matter")
+            return
+        if not self.anchors:
+            check.skip(
+                f"key {fp[:16]}... is NOT checked against any trusted key: you gave none "
+                "(--trust-key / --trusted-keys); anyone could have made this key"
+            )
+            return
+        if fp in self.anchors:
+            check.settle(f"key {fp[:16]}... is one of your trusted keys")
+        else:
+            check.fail(SIGNER, f"key {fp[:16]}... is NOT in your trusted keys")
+            check.settle("")
+
+    # -- 7 tokens --------------------------------------------------------------------
+
+    def _tokens(self, signature: bytes | None) -> None:
+        names = token_names(list(self.by_name))
+        trust = Check("tsa-trust", "7 trusted time", "trust")
+        if not names:
+            trust.skip(
+                "no timestamp token: nothing proves when this was signed (the capture "
+                "times in the manifest come from the capturing machine's clock)"
+            )
+        roots = [*self.tsa_roots, *timestamps.system_roots()]
+        claimed = _parse_time((self.report.capture or {}).get("ended"))
+        chained = 0
+        for n, name in enumerate(names):
+            check = Check(
+                f"timestamp-{n}", f"7 timestamp token {name.rsplit('/', 1)[-1]}", "integrity"
+            )
+            self.report.checks.append(check)
+            tsr = self._small(name)
+            token = TokenInfo(file=name)
+            self.report.timestamps.append(token)
+            if tsr is None or signature is None:
+                check.skip("token or signature unreadable")
+                continue
+            result = _check_token(tsr, signature, roots)
+            token.tsa = result.tsa_name
+            token.time = _iso(result.gen_time)
+            if result.gen_time and claimed:
+                token.gap_seconds = (result.gen_time - claimed).total_seconds()
+            token.intact = result.integrity_ok and result.timestamping_eku
+            integrity = [p for p in result.problems if not _is_trust_problem(p)]
+            for problem in integrity:
+                check.fail(name, problem)
+            if not token.intact and not check.problems:
+                check.fail(name, "token is not intact")
+            check.settle(
+                f"signature timestamped by {token.tsa} at {token.time}"
+                + _gap_text(token.gap_seconds)
+            )
+            if result.chain_valid and token.intact:
+                token.chain = "valid"
+                token.chain_detail = f"chain valid at the token's time {token.time}"
+                chained += 1
+            else:
+                token.chain = "invalid" if self.tsa_roots else "not established"
+                reasons = [p for p in result.problems if _is_trust_problem(p)]
+                token.chain_detail = reasons[0] if reasons else "token not intact"
+        self.report.checks.append(trust)
+        if not names:
+            return
+        if chained:
+            trust.settle(
+                f"{chained} of {len(names)} tokens chain to a root you trust, valid at the "
+                "token's own time"
+            )
+        elif self.tsa_roots:
+            for token in self.report.timestamps:
+                trust.fail(token.file, token.chain_detail)
+            trust.settle("")
+        else:
+            trust.skip(
+                "NO token chains to a trusted root (system/certifi store); give the TSA's "
+                "root with --tsa-root to establish trusted time"
+            )
+
+
+def _records_vs_manifest(
+    check: Check, manifest: dict[str, Any], scanned: list[ScannedRecord], *, complete: bool
+) -> None:
+    """Each scanned record against the signed list: fields, added and removed records."""
+    listed = {r["id"]: r for r in manifest["records"]}
+    seen: set[str] = set()
+    for rec in scanned:
+        rid = rec.record_id or ""
+        entry = listed.get(rid)
+        if entry is None:
+            check.fail(rec.label(), "is not in the signed manifest (record added?)")
+            continue
+        if rid in seen:
+            check.fail(rec.label(), "appears twice in the WARC")
+        seen.add(rid)
+        fields = (
+            ("type", rec.type),
+            ("target_uri", rec.target_uri),
+            ("offset", rec.offset),
+            ("length", rec.length),
+            ("block_digest", rec.block_digest),
+            ("payload_digest", rec.payload_digest),
+        )
+        for key, value in fields:
+            if entry[key] != value:
+                check.fail(
+                    rec.label(),
+                    f"{key.replace('_', ' ')} is {value!r} but the signed manifest says "
+                    f"{entry[key]!r}",
+                )
+    if complete:
+        for rid, entry in listed.items():
+            if rid not in seen:
+                check.fail(
+                    f"record {rid} ({entry['type']} {entry['target_uri']})",
+                    f"is listed in the signed manifest at offset {entry['offset']} but is "
+                    f"missing from {WARC} (record removed?)",
+                )
+
+
+def _check_token(tsr: bytes, signature: bytes, roots: list[bytes]) -> timestamps.TokenCheck:
+    try:
+        return timestamps.check_token(tsr, signature, roots=roots)
+    except Exception:  # untrusted bytes through a Rust parser: any error means malformed
+        result = timestamps.TokenCheck()
+        result.problems.append("the timestamp token is malformed")
+        return result
+
+
+def _is_trust_problem(problem: str) -> bool:
+    return problem.startswith(("trust not established", "TSA chain not valid")) or (
+        "was not valid at the token's time" in problem
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def _gap_text(gap: float | None) -> str:
+    if gap is None:
+        return ""
+    if gap >= 0:
+        return f", {gap:.0f} s after the claimed capture end (capturing machine's clock)"
+    return (
+        f", {-gap:.0f} s BEFORE the claimed capture end: the capturing machine's clock "
+        "was ahead, or the claimed time is false"
+    )

@@ -1,0 +1,157 @@
+"""Zip-level checks of a package: layout, streamed member hashes, bounded small reads.
+
+``hash_members`` reads every member through ``zipfile`` (so its CRC-32 is checked too)
+in fixed-size chunks: memory stays flat however large a member is or inflates to.
+``raw_stored_stream`` gives the bytes of a STORED member straight from the file, so a
+second reader (the WARC scanner) can work on them in another thread without paying
+for the CRC again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+WARC = "archive/data.warc.gz"
+CDXJ = "indexes/index.cdxj"
+PAGES = "pages/pages.jsonl"
+MANIFEST = "provenance/manifest.json"
+SIGNATURE = "provenance/manifest.json.sig"
+SIGNER = "provenance/signer.pub.pem"
+DATAPACKAGE = "datapackage.json"
+DATAPACKAGE_DIGEST = "datapackage-digest.json"
+REQUIRED = (WARC, CDXJ, PAGES, MANIFEST, SIGNATURE, SIGNER, DATAPACKAGE, DATAPACKAGE_DIGEST)
+CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
+TOKEN = re.compile(r"provenance/manifest\.json\.sig\.(\d+)\.tsr")
+_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+class MemberError(Exception):
+    """A member cannot be read (damaged data, bad CRC, too large)."""
+
+
+@dataclass(frozen=True)
+class MemberHash:
+    name: str
+    sha256: str | None  # hex; None when the member could not be read
+    size: int
+    error: str | None = None
+
+
+def layout_problems(infos: list[zipfile.ZipInfo]) -> list[tuple[str, str]]:
+    """(member, problem) for duplicates, unexpected files, missing files, bad storage."""
+    problems: list[tuple[str, str]] = []
+    counts = Counter(i.filename for i in infos)
+    for name, n in sorted(counts.items()):
+        if n > 1:
+            problems.append(
+                (name, f"appears {n} times in the zip (which copy counts is ambiguous)")
+            )
+    for info in infos:
+        name = info.filename
+        if info.flag_bits & 0x1:
+            problems.append((name, "is encrypted"))
+        if name not in REQUIRED and not TOKEN.fullmatch(name):
+            problems.append((name, "is not part of a capture package (file added to the zip?)"))
+    for name in REQUIRED:
+        if name not in counts:
+            problems.append((name, "is missing"))
+    warc = next((i for i in infos if i.filename == WARC), None)
+    if warc is not None and warc.compress_type != zipfile.ZIP_STORED:
+        problems.append((WARC, "must be STORED in the zip, not compressed again (WACZ rule)"))
+    return problems
+
+
+def token_names(names: list[str]) -> list[str]:
+    """The timestamp token members, in token number order."""
+    found = [(int(m.group(1)), n) for n in names if (m := TOKEN.fullmatch(n))]
+    return [n for _, n in sorted(found)]
+
+
+def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
+    """sha256 and size of every member's content, streamed; errors named, never raised."""
+    out: list[MemberHash] = []
+    with zipfile.ZipFile(path) as zf:
+        for info in infos:
+            digest = hashlib.sha256()
+            size = 0
+            try:
+                with zf.open(info) as fh:
+                    while chunk := fh.read(CHUNK):
+                        digest.update(chunk)
+                        size += len(chunk)
+            except _BAD_ZIP as err:
+                out.append(MemberHash(info.filename, None, size, f"cannot be read: {err}"))
+                continue
+            out.append(MemberHash(info.filename, digest.hexdigest(), size))
+    return out
+
+
+def read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A whole small member, refusing more than ``limit`` bytes (declared or inflated)."""
+    if info.file_size > limit:
+        raise MemberError(f"is larger than {limit} bytes")
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(limit + 1)
+    except _BAD_ZIP as err:
+        raise MemberError(f"cannot be read: {err}") from err
+    if len(data) > limit:
+        raise MemberError(f"is larger than {limit} bytes")
+    return data
+
+
+class _Window(io.RawIOBase):
+    """A read-only view of ``length`` bytes of an open file from its current position."""
+
+    def __init__(self, fh: BinaryIO, length: int) -> None:
+        super().__init__()
+        self._fh = fh
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self._left)
+        if n <= 0:
+            return 0
+        data = self._fh.read(n)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        n = self._left if size < 0 else min(size, self._left)
+        data = self._fh.read(n)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def raw_stored_stream(path: Path, info: zipfile.ZipInfo) -> BinaryIO:
+    """The bytes of STORED member ``info`` read directly from the package file."""
+    fh = open(path, "rb")  # noqa: SIM115 - closed by the returned stream
+    try:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise MemberError("local header is damaged")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        fh.seek(info.header_offset + 30 + name_len + extra_len)
+    except BaseException:
+        fh.close()
+        raise
+    return _Window(fh, info.compress_size)  # type: ignore[return-value]
