@@ -1,0 +1,183 @@
+"""Article extraction on the fixture news page, as Chromium rendered it: the reader's
+article (headline, byline, dates, every paragraph, the paragraph a script inserted)
+and nothing of the site around it; non-HTML and article-less pages say why."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from playwright.sync_api import sync_playwright
+
+from archiver.errors import SchemaError
+from archiver.extract import SETTINGS, extract
+from archiver.schema import load_schema, validate
+from fixtures import site
+from fixtures.server import FixtureServer
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def served(url: str) -> tuple[bytes, str]:
+    """Body and Content-Type of ``url`` as the server sends it."""
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return resp.read(), resp.headers["Content-Type"]
+
+
+@pytest.fixture(scope="module")
+def rendered(fixture_server: FixtureServer, browser_path: Path) -> Iterator[dict[str, str]]:
+    """The DOM of the original article and of the noise-only variant after scripts ran."""
+    doms = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            for name, url in (
+                ("original", fixture_server.article_url),
+                ("noise-only", fixture_server.variant_url("noise-only")),
+            ):
+                page.goto(url, wait_until="load")
+                page.wait_for_selector("#editor-note p")  # the fetch() paragraph is in
+                doms[name] = page.content()
+        finally:
+            browser.close()
+    yield doms
+
+
+@pytest.fixture(scope="module")
+def doc(rendered: dict[str, str], fixture_server: FixtureServer) -> dict[str, Any]:
+    return extract(rendered["original"], fixture_server.article_url)
+
+
+def paragraphs(document: dict[str, Any]) -> list[str]:
+    text: str = document["article"]["text"]
+    return text.split("\n\n")
+
+
+def test_metadata_of_the_rendered_article(doc: dict[str, Any]) -> None:
+    article = doc["article"]
+    assert article["title"] == site.HEADLINE
+    assert article["byline"] == site.AUTHOR
+    assert article["published"] == "2025-04-28T09:30:00+00:00"
+    assert article["modified"] == "2025-04-28T14:05:00+00:00"
+    assert article["site_name"] == site.SITE_NAME
+    assert doc["reason"] is None
+
+
+def test_every_paragraph_and_the_script_inserted_one(doc: dict[str, Any]) -> None:
+    paras = paragraphs(doc)
+    for para in site.PARAGRAPHS:  # typographic quotes and all, each its own paragraph
+        assert para in paras
+    assert paras.index(site.PARAGRAPHS[0]) < paras.index(site.PARAGRAPHS[-1])
+    assert site.EDITOR_NOTE in paras
+
+
+def test_no_site_furniture_in_the_article(doc: dict[str, Any]) -> None:
+    text = doc["article"]["text"]
+    for furniture in (
+        site.SIDEBAR_TITLE,
+        site.RELATED_LINK,
+        site.SCROLL_TOP,
+        site.AD_TEXT,
+        "Advertisement",
+        "Most read",
+        "More from World",
+        "Updated 3 hours ago",
+        "All rights reserved",
+        "Politics",
+    ):
+        assert furniture not in text
+
+
+def test_page_text_holds_the_visible_page_not_scripts(doc: dict[str, Any]) -> None:
+    lines = doc["page_text"].split("\n")
+    for visible in (site.HEADLINE, site.SIDEBAR_TITLE, site.RELATED_LINK, site.SCROLL_TOP):
+        assert visible in lines
+    assert site.PARAGRAPHS[3] in lines and site.EDITOR_NOTE in lines
+    assert "IntersectionObserver" not in doc["page_text"]  # no script source
+    assert "NewsArticle" not in doc["page_text"]  # no JSON-LD
+    assert site.AD_TEXT not in doc["page_text"]  # the ad lives in its own iframe document
+
+
+def test_noise_does_not_change_the_article(
+    rendered: dict[str, str], doc: dict[str, Any], fixture_server: FixtureServer
+) -> None:
+    noisy = extract(rendered["noise-only"], fixture_server.article_url)
+    assert noisy["article"] == doc["article"]
+    assert noisy["page_text"] != doc["page_text"]
+
+
+@pytest.mark.parametrize("variant", [v for v in site.EDITS if site.EDITS[v].field != "page"])
+def test_each_edit_shows_in_the_extracted_article(
+    fixture_server: FixtureServer, variant: str
+) -> None:
+    html, _ = served(fixture_server.variant_url(variant))
+    article = extract(html.decode("utf-8"), fixture_server.article_url)["article"]
+    expected = site.article(variant)
+    assert article["title"] == expected.headline
+    assert article["byline"] == expected.author
+    assert article["text"].split("\n\n") == list(expected.paragraphs)  # no script ran here
+
+
+def test_pdf_is_not_an_article(fixture_server: FixtureServer) -> None:
+    body, content_type = served(fixture_server.url("/doc.pdf"))
+    result = extract(body.decode("latin-1"), fixture_server.url("/doc.pdf"), mime_type=content_type)
+    assert result["article"] is None
+    assert result["reason"] == "not an article: application/pdf"
+    assert result["page_text"] == ""
+
+
+def test_consent_wall_gives_no_article_and_says_why(fixture_server: FixtureServer) -> None:
+    url = fixture_server.variant_url("consent-wall")
+    html, content_type = served(url)
+    result = extract(html.decode("utf-8"), url, mime_type=content_type)
+    assert result["article"] is None
+    assert result["reason"].startswith("no article found")
+    assert "Before you continue" in result["page_text"]
+
+
+def test_empty_page_gives_no_article() -> None:
+    for html in ("", "<html><body></body></html>"):
+        result = extract(html, "http://127.0.0.1/empty")
+        assert result["article"] is None
+        assert result["reason"].startswith("no article found")
+
+
+def test_same_input_same_output(rendered: dict[str, str], fixture_server: FixtureServer) -> None:
+    first = extract(rendered["original"], fixture_server.article_url)
+    second = extract(rendered["original"], fixture_server.article_url)
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_document_names_its_schema_and_extractor(doc: dict[str, Any]) -> None:
+    assert doc["schema"] == "https://archiver.dev/schemas/text.schema.json"
+    assert load_schema("text.schema.json")["$id"] == doc["schema"]
+    jsonschema.Draft202012Validator.check_schema(load_schema("text.schema.json"))
+    assert doc["extractor"] == {
+        "name": "trafilatura",
+        "version": version("trafilatura"),
+        "settings": SETTINGS,
+    }
+    # the clock-dependent htmldate ceiling is pinned, so output never depends on today
+    assert SETTINGS["date_extraction_params"]["max_date"] == "2100-12-31"
+
+
+def test_schema_rejects_an_article_less_document_without_reason(doc: dict[str, Any]) -> None:
+    broken = {**doc, "article": None, "reason": None}
+    with pytest.raises(SchemaError, match="reason"):
+        validate(broken, "text.schema.json")
+    with pytest.raises(SchemaError):
+        validate({**doc, "reason": "no article found"}, "text.schema.json")
