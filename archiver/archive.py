@@ -153,7 +153,10 @@ class Archive:
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            raise ArchiveError(f"index {self.index_path} cannot be used: {exc}") from exc
+            raise ArchiveError(
+                f"index {self.index_path} cannot be used ({exc}): move it away and run "
+                "'archiver index rebuild'"
+            ) from exc
         finally:
             db.close()
 

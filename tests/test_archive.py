@@ -198,3 +198,12 @@ def test_unwritable_archive_folder_gives_one_line(tmp_path: Path) -> None:
         for path in sorted(base.rglob("*"), reverse=True):
             path.chmod(0o755)
         shutil.rmtree(base)
+
+
+def test_damaged_index_says_how_to_recover(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    root.mkdir()
+    (root / "index.sqlite3").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ArchiveError, match=r"run 'archiver index rebuild'$") as err:
+        Archive(root)
+    assert str(root / "index.sqlite3") in str(err.value)
