@@ -27,7 +27,7 @@ from typing import Any
 from . import __version__
 from .diff_align import align
 from .diff_pairing import THRESHOLD, pair_similar
-from .diff_text import NORMALISATION, clean, norm, paragraphs, sentences, word_keys
+from .diff_text import NORMALISATION, clean, collapse, norm, paragraphs, sentences, word_keys
 from .diff_words import NumberChange, Segment, word_diff
 from .errors import UsageError
 from .schema import schema_id
@@ -217,10 +217,11 @@ def compile_ignore(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     return out
 
 
-def _scrub(text: str, ignore: Sequence[re.Pattern[str]]) -> str:
+def _scrub(shown: str, ignore: Sequence[re.Pattern[str]]) -> str:
+    """Remove the ignore patterns from display text (markup already removed)."""
     for pattern in ignore:
-        text = pattern.sub(" ", text)
-    return clean(text)
+        shown = pattern.sub(" ", shown)
+    return collapse(shown)
 
 
 def _evidence(evidence: Mapping[str, Any] | None, default_id: str) -> dict[str, str | None]:
@@ -247,7 +248,7 @@ def _side(
     meta: dict[str, str | None] = {}
     for name in METADATA_FIELDS:
         value = article.get(name)
-        meta[name] = _scrub(str(value), ignore) or None if value is not None else None
+        meta[name] = _scrub(clean(str(value)), ignore) or None if value is not None else None
     paras = []
     for para in paragraphs(str(article.get("text") or "")):
         shown = _scrub(para, ignore)
@@ -303,8 +304,8 @@ def diff_documents(
         )
     meta = _metadata_changes(side_a.metadata, side_b.metadata)
     changes, rows = _body(side_a.paragraphs, side_b.paragraphs)
-    report = DiffReport("changed", "", side_a, side_b, conf, tuple(meta), changes, rows)
     status = "changed" if meta or changes else "unchanged"
+    report = DiffReport(status, "", side_a, side_b, conf, tuple(meta), changes, rows)
     return DiffReport(status, _summary(report), side_a, side_b, conf, tuple(meta), changes, rows)
 
 

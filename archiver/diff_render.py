@@ -116,7 +116,7 @@ def render_text(report: DiffReport, color: bool = False) -> str:
     ignore = report.settings.get("ignore") or []
     lines.append(
         f"settings: {report.settings.get('algorithm')}"
-        + (f"; ignoring {', '.join(repr(p) for p in ignore)}" if ignore else "")
+        + (f"; ignoring {', '.join(f'/{p}/' for p in ignore)}" if ignore else "")
     )
     lines += ["", style.wrap(_YELLOW if report.status != "unchanged" else "", report.summary)]
     if report.status == "extraction_failed":

@@ -64,12 +64,17 @@ def strip_markup(text: str) -> str:
 
 def clean(text: str) -> str:
     """Display form: markup removed, whitespace collapsed, original case and characters."""
-    return _SPACE.sub(" ", strip_markup(text).replace("\u00a0", " ")).strip()
+    return collapse(strip_markup(text))
+
+
+def collapse(text: str) -> str:
+    """Collapse white space runs to one space and trim."""
+    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
 
 
 def norm(text: str) -> str:
-    """Matching key: what must differ for two texts to count as changed."""
-    text = unicodedata.normalize("NFKC", strip_markup(text)).translate(_FOLD)
+    """Matching key of display text (see ``clean``): what must differ to count as a change."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD)
     return _SPACE.sub(" ", text.casefold()).strip()
 
 
