@@ -144,7 +144,11 @@ def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str
     found: Any = trafilatura.bare_extraction(html, url=url, **SETTINGS)
     if found is None or getattr(found, "body", None) is None:
         return None, "no article found: trafilatura found no main text in the page"
-    text = "\n\n".join(_blocks(found.body))
+    title = _clean(found.title)
+    blocks = list(_blocks(found.body))
+    if blocks and title and blocks[0] == title:
+        blocks = blocks[1:]  # the headline is metadata: keep it out of the body text
+    text = "\n\n".join(blocks)
     if len(text) < MIN_ARTICLE_CHARS:
         return None, (
             f"no article found: the main text is only {len(text)} characters "
@@ -154,7 +158,7 @@ def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str
     if published is None and found.date:
         published = _iso(str(found.date))
     return {
-        "title": _clean(found.title),
+        "title": title,
         "byline": _clean(found.author),
         "published": published,
         "modified": modified,

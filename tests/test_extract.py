@@ -181,3 +181,28 @@ def test_schema_rejects_an_article_less_document_without_reason(doc: dict[str, A
         validate(broken, "text.schema.json")
     with pytest.raises(SchemaError):
         validate({**doc, "reason": "no article found"}, "text.schema.json")
+
+
+def test_subheadings_and_lists_are_paragraphs_headline_is_not() -> None:
+    para = (
+        "Paragraph {} of the report says something substantial about the harbour works and "
+        "their cost to the town, which rose again this year."
+    )
+    body = "".join(f"<p>{para.format(i)}</p>" for i in range(4))
+    html = (
+        "<html><head><title>Harbour works overrun | Town Post</title></head><body>"
+        f"<nav>Home News</nav><article><h1>Harbour works overrun</h1>{body}"
+        "<h2>What the council said</h2><p>The council said<br>it would publish the accounts."
+        f"</p><ul><li>first point</li><li>second point</li></ul>{body}</article>"
+        "<footer>Contact us</footer></body></html>"
+    )
+    result = extract(html, "http://127.0.0.1/harbour")
+    paras = paragraphs(result)
+    assert result["article"]["title"] == "Harbour works overrun"
+    assert paras[0] == para.format(0)  # the headline is metadata, not body
+    assert paras[4:7] == [
+        "What the council said",
+        "The council said it would publish the accounts.",
+        "first point\nsecond point",
+    ]
+    assert "Contact us" not in result["article"]["text"]
