@@ -285,8 +285,8 @@ def _check_signature(
             result.problems.append("token does not embed its TSA certificate")
             return None
         result.signature_valid = _verify_signed_data(token, signer)
-    except _CmsError as err:
-        result.problems.append(f"token signature cannot be checked: {err}")
+    except (ValueError, IndexError) as err:  # _CmsError, or structure too short
+        result.problems.append(f"token signature cannot be checked: {err or 'malformed CMS'}")
         return None
     if not result.signature_valid:
         result.problems.append("token signature does not verify with its TSA certificate")

@@ -126,6 +126,10 @@ def test_token_for_other_bytes_and_a_tampered_token_fail(tsa: LocalTSA) -> None:
     assert bad.imprint_matches and not bad.signature_valid and not bad.integrity_ok
     assert "token signature does not verify with its TSA certificate" in bad.problems
 
+    for cut in (1, 10, len(tsr) // 3, len(tsr) // 2, len(tsr) - 1):  # truncated: a verdict
+        truncated = check_token(tsr[:cut], DATA, roots=[tsa.root_pem])
+        assert not truncated.integrity_ok and truncated.problems
+
     assert check_token(b"<html>hi</html>", DATA, roots=()).problems == [
         "not a timestamp response (not RFC 3161 TimeStampResp DER)"
     ]
