@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import socket
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -283,7 +285,8 @@ def test_timestamps_added_later_change_only_the_datapackage(
     listed = {r["path"]: r["hash"] for r in datapackage["resources"]}
     for name in first.added + second.added:
         assert listed[name] == "sha256:" + hashlib.sha256(after[name]).hexdigest()
-    valid = subprocess.run(["wacz", "validate", "-f", str(wacz)], capture_output=True, text=True)
+    wacz_cli = shutil.which("wacz") or str(Path(sys.executable).parent / "wacz")
+    valid = subprocess.run([wacz_cli, "validate", "-f", str(wacz)], capture_output=True, text=True)
     assert valid.returncode == 0 and "Validation succeeded" in valid.stdout, valid.stdout
     digest = json.loads(after["datapackage-digest.json"])
     assert digest["hash"] == "sha256:" + hashlib.sha256(after["datapackage.json"]).hexdigest()
