@@ -238,6 +238,20 @@ class Archive:
             )
         return found
 
+    def update_package(self, path: Path, package_sha256: str) -> None:
+        """After a package in ``captures/`` changed (tokens added): refresh its sha256 and
+        TSA times in the index. A package outside this archive is left alone."""
+        path = Path(path)
+        if path.resolve().parent != self.captures.resolve():
+            return
+        with WaczReader(path) as wacz:
+            tsa_times = _tsa_times(wacz)
+        with self._db() as db:
+            db.execute(
+                "UPDATE captures SET package_sha256 = ?, tsa_times = ? WHERE id = ?",
+                (package_sha256, json.dumps(tsa_times), path.name.removesuffix(".wacz")),
+            )
+
     def rebuild(self) -> int:
         """Drop the index and refill it from every package in ``captures/``."""
         entries: list[IndexEntry] = []
@@ -290,12 +304,7 @@ def scan_package(path: Path) -> IndexEntry:
         cdxj = _cdxj(wacz)
         text_doc = _text_doc(wacz, cdxj)
         signed_by = _signer(wacz, manifest)
-        tsa_times = sorted(
-            t
-            for name in wacz.names()
-            if name.startswith("provenance/") and name.endswith(".tsr")
-            if (t := _token_time(wacz.read(name, limit=1 << 20))) is not None
-        )
+        tsa_times = _tsa_times(wacz)
     page_url = str(page.get("url") or datapackage.get("mainPageURL") or "")
     page_ts = str(page.get("ts") or datapackage.get("mainPageDate") or "")
     final_url = str(capture.get("final_url") or page_url)
@@ -396,6 +405,16 @@ def _signer(wacz: WaczReader, manifest: dict[str, Any]) -> str | None:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return hashlib.sha256(der).hexdigest()
+
+
+def _tsa_times(wacz: WaczReader) -> list[str]:
+    """genTime of every readable ``provenance/*.tsr`` token, sorted."""
+    return sorted(
+        t
+        for name in wacz.names()
+        if name.startswith("provenance/") and name.endswith(".tsr")
+        if (t := _token_time(wacz.read(name, limit=1 << 20))) is not None
+    )
 
 
 def _token_time(tsr: bytes) -> str | None:

@@ -207,3 +207,25 @@ def test_damaged_index_says_how_to_recover(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match=r"run 'archiver index rebuild'$") as err:
         Archive(root)
     assert str(root / "index.sqlite3") in str(err.value)
+
+
+def test_adding_a_token_updates_sha256_and_tsa_time(tmp_path: Path) -> None:
+    from tsa import LocalTSA
+
+    from archiver.package import rewrite_wacz
+    from archiver.timestamps import request_token
+
+    archive = Archive(tmp_path / "a")
+    pkg = make_package(tmp_path, archive.package_path("20261127T091807Z-0badc0de"))
+    archive.rebuild()
+    assert archive.get("20261127T091807Z-0badc0de").tsa_times == []
+    with LocalTSA(tmp_path / "tsa") as tsa:
+        token = request_token(tsa.url, b"\x01" * 64, timeout=30)
+    sha = rewrite_wacz(pkg.path, [("provenance/manifest.json.sig.0.tsr", token)])
+    archive.update_package(pkg.path, sha)
+    got = archive.get("20261127T091807Z-0badc0de")
+    assert got.package_sha256 == sha != pkg.sha256
+    assert len(got.tsa_times) == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got.tsa_times[0])
+    archive.rebuild()
+    assert archive.get("20261127T091807Z-0badc0de") == got
