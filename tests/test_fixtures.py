@@ -9,7 +9,10 @@ import http.client
 import re
 import socket
 import struct
+import subprocess
+import sys
 import urllib.parse
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -278,3 +281,22 @@ def test_consent_wall_has_no_article(fixture_server: FixtureServer) -> None:
     assert (author, paras) == ("", [])
     assert "Before you continue" in html
     assert site.PARAGRAPHS[0] not in html
+
+
+def test_module_runs_in_the_foreground_and_prints_the_article_url() -> None:
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fixtures.server", "--variant", "headline-reworded"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith(site.ARTICLE_PATH)
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            assert site.NEW_HEADLINE in resp.read().decode("utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
