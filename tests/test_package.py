@@ -209,3 +209,17 @@ def test_pywb_replays_the_page_and_its_image(tmp_path: Path) -> None:
         assert status == 200 and b"<p>Hi</p>" in page
         status, _, _ = replay.fetch("http://127.0.0.1:8000/never-captured.html")
         assert status == 404
+
+
+def test_cdxj_is_identical_to_what_cdxj_indexer_writes(tmp_path: Path) -> None:
+    """ReplayWeb.page and pywb read indexes made by cdxj-indexer: ours must be the same."""
+    pkg = make_package(tmp_path, tmp_path / "c.wacz")
+    warc = tmp_path / "data.warc.gz"
+    warc.write_bytes(pkg.members["archive/data.warc.gz"])
+    theirs = subprocess.run(
+        [str(BIN / "cdxj-indexer"), "--sort", warc.name],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert pkg.members["indexes/index.cdxj"] == theirs
