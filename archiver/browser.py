@@ -55,6 +55,8 @@ BROWSER_ARGS = (
 )
 QUIET_S = 0.5  # no request in flight for this long = network idle
 _BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
+# Documents Chromium shows in a built-in viewer instead of handing the body to the page.
+_VIEWER_TYPES = {"application/pdf", "application/x-pdf"}
 
 # Scrolls down by viewport steps, giving lazy loaders (loading=lazy, IntersectionObserver)
 # two frames and a short pause at each step. Bounded by step count and a wall-clock deadline.
@@ -283,6 +285,7 @@ class _Recorder:
         self.last_change = time.monotonic()
         self.tasks: set[asyncio.Task[None]] = set()
         self.warnings: list[str] = []
+        self.document_bodies: dict[str, Path] = {}
         for name in (
             "requestWillBeSent",
             "requestWillBeSentExtraInfo",
@@ -438,6 +441,10 @@ class _Recorder:
         if req.stream_file is not None:
             req.stream_file.close()
             req.stream_file = None
+        document = self.document_bodies.get(req.request_id)
+        if document is not None:
+            req.body_path, req.body_size = document, document.stat().st_size
+            return
         path = req.body_path
         if req.stream_state == "on" and path is not None:
             size = path.stat().st_size
@@ -471,6 +478,45 @@ class _Recorder:
         target = self._body_file(req)
         target.write_bytes(data)
         req.body_size = len(data)
+
+    async def intercept_documents(self) -> None:
+        """Pause documents at the response stage so a PDF's own bytes can be read.
+
+        Chromium shows a PDF in its viewer: Network.getResponseBody then returns the
+        viewer's wrapper page, not the file. Fetch.getResponseBody returns the file.
+        """
+        self.session.on("Fetch.requestPaused", self._on_paused)
+        pattern = {"urlPattern": "*", "resourceType": "Document", "requestStage": "Response"}
+        await self.session.send("Fetch.enable", {"patterns": [pattern]})
+
+    def _on_paused(self, ev: dict[str, Any]) -> None:
+        self._spawn(self._paused(ev))
+
+    async def _paused(self, ev: dict[str, Any]) -> None:
+        try:
+            headers = ev.get("responseHeaders") or []
+            ctype = next(
+                (str(h["value"]) for h in headers if str(h["name"]).lower() == "content-type"),
+                "",
+            )
+            mime = ctype.partition(";")[0].strip().lower()
+            status = int(ev.get("responseStatusCode") or 0)
+            network_id = ev.get("networkId")
+            if mime in _VIEWER_TYPES and 200 <= status < 300 and network_id:
+                result = await self.session.send(
+                    "Fetch.getResponseBody", {"requestId": ev["requestId"]}
+                )
+                raw = result.get("body", "")
+                data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode()
+                safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(network_id))
+                path = self.bodies / f"{safe}.document"
+                path.write_bytes(data)
+                self.document_bodies[str(network_id)] = path
+        except PlaywrightError as err:
+            self.warnings.append(f"body of {ev.get('request', {}).get('url')} not read: {err}")
+        finally:
+            with contextlib.suppress(PlaywrightError):
+                await self.session.send("Fetch.continueRequest", {"requestId": ev["requestId"]})
 
     async def settle(self) -> None:
         """Wait for outstanding body transfers (those already finished loading)."""
@@ -663,10 +709,10 @@ async def _load(
     clock = _Clock()
     bodies = workdir / "bodies"
     bodies.mkdir(parents=True, exist_ok=True)
-    version_task = asyncio.ensure_future(asyncio.to_thread(browser_version, executable))
     progress("launching browser")
     async with async_playwright() as pw:
         browser = await _launch(pw, executable, timeout)
+        version_task = asyncio.ensure_future(asyncio.to_thread(browser_version, executable))
         recorder: _Recorder | None = None
         try:
             clock.lap("launch")
@@ -683,6 +729,7 @@ async def _load(
                 "Network.enable",
                 {"maxResourceBufferSize": 64 * 2**20, "maxTotalBufferSize": 256 * 2**20},
             )
+            await recorder.intercept_documents()
             tree = await session.send("Page.getFrameTree")
             main_frame = str(tree["frameTree"]["frame"]["id"])
             downloads: list[Download] = []

@@ -1,0 +1,409 @@
+"""browser.py: real Chromium loading pages from a local server on 127.0.0.1.
+
+Each test proves something a user of the archive sees: which exchanges are recorded,
+with which headers and bodies, and which one-line errors a bad URL gives.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import os
+import random
+import socket
+import stat
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from archiver.browser import NO_BROWSER, browser_version, find_browser, load_page
+from archiver.errors import BrowserError, CaptureError
+from archiver.model import Exchange, PageLoad
+
+Route = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class Site:
+    """A threaded HTTP server serving files from a folder plus programmable routes."""
+
+    root: Path
+    routes: dict[str, Route] = field(default_factory=dict)
+    seen_headers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    port: int = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def write(self, name: str, content: str | bytes) -> None:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (self.root / name).write_bytes(data)
+
+
+def _handler(site: Site) -> type[http.server.SimpleHTTPRequestHandler]:
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(site.root), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            site.seen_headers[self.path] = list(self.headers.items())
+            route = site.routes.get(self.path.partition("?")[0])
+            if route is not None:
+                route(self)
+            else:
+                super().do_GET()
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            reply(self, 200, body, "text/plain")
+
+    return Handler
+
+
+def reply(
+    h: http.server.BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    mime: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> None:
+    h.send_response(status)
+    h.send_header("Content-Type", mime)
+    h.send_header("Content-Length", str(len(body)))
+    for name, value in extra or []:
+        h.send_header(name, value)
+    h.end_headers()
+    h.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("site")
+    s = Site(root)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(s))
+    server.daemon_threads = True
+    s.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield s
+    server.shutdown()
+    server.server_close()
+
+
+BIG = random.Random(7).randbytes(400_000)
+ARTICLE = "<p>" + "Words of the article. " * 40 + "</p>"
+GZIPPED_TEXT = ("gzip me " * 2000).encode()
+
+RICH_PAGE = f"""<!doctype html>
+<html><head><title>Rich page</title>
+<link rel="stylesheet" href="/style.css">
+<script src="/missing.js"></script>
+</head><body>
+<h1>Rich page</h1>{ARTICLE}
+<img src="/small.svg" srcset="/small.svg 1x, /small2x.svg 2x" alt="srcset">
+<iframe src="/frame.html" width="300" height="200"></iframe>
+<div style="height: 6000px">spacer</div>
+<img src="/lazy.svg" loading="lazy" alt="lazy">
+<div id="observed" style="height: 50px">observed</div>
+<script>
+fetch('/api/data.json').then(r => r.json()).then(d => document.title += ' ' + d.n);
+const x = new XMLHttpRequest(); x.open('GET', '/api/xhr.txt'); x.send();
+fetch('/echo', {{method: 'POST', body: 'posted-body'}});
+fetch('/big.bin').then(r => r.arrayBuffer());
+fetch('/gz.txt').then(r => r.text());
+new IntersectionObserver((entries, obs) => {{
+  if (entries.some(e => e.isIntersecting)) {{ fetch('/seen-by-observer.txt'); obs.disconnect(); }}
+}}).observe(document.getElementById('observed'));
+</script>
+</body></html>
+"""
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    '<rect width="10" height="10"/></svg>'
+)
+
+
+def _gzip_route(h: http.server.BaseHTTPRequestHandler) -> None:
+    reply(h, 200, gzip.compress(GZIPPED_TEXT), "text/plain", [("Content-Encoding", "gzip")])
+
+
+def _redirect(target: str) -> Route:
+    def route(h: http.server.BaseHTTPRequestHandler) -> None:
+        reply(h, 301, b"moved", "text/plain", [("Location", target)])
+
+    return route
+
+
+@pytest.fixture(scope="module")
+def rich(site: Site, tmp_path_factory: pytest.TempPathFactory) -> PageLoad:
+    """One capture of a page using every kind of subresource, shared by several tests."""
+    site.write("rich.html", RICH_PAGE)
+    site.write("style.css", "body { font-family: sans-serif; }")
+    for name in ("small.svg", "small2x.svg", "lazy.svg", "frame-img.svg"):
+        site.write(name, SVG)
+    site.write("frame.html", '<p>inside the frame</p><img src="/frame-img.svg">')
+    (site.root / "api").mkdir(exist_ok=True)
+    site.write("api/data.json", '{"n": 42}')
+    site.write("api/xhr.txt", "xhr answer")
+    site.write("seen-by-observer.txt", "observed")
+    site.write("big.bin", BIG)
+    site.routes["/gz.txt"] = _gzip_route
+    site.routes["/start"] = _redirect("/rich.html")
+    workdir = tmp_path_factory.mktemp("rich-work")
+    steps: list[str] = []
+    load = load_page(site.url("/start"), workdir=workdir, timeout=30, progress=steps.append)
+    load.warnings.append("steps: " + ",".join(steps))  # handed to test_progress_steps
+    return load
+
+
+def _one(load: PageLoad, path: str, site: Site) -> Exchange:
+    found = [ex for ex in load.exchanges if ex.url == site.url(path)]
+    assert len(found) == 1, f"{path}: {[(e.url, e.status) for e in load.exchanges]}"
+    return found[0]
+
+
+def _body(ex: Exchange) -> bytes:
+    assert ex.body_path is not None, f"{ex.url} has no body"
+    return ex.body_path.read_bytes()
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for k, v in headers if k.lower() == name.lower()]
+
+
+def test_redirect_hop_is_its_own_exchange(rich: PageLoad, site: Site) -> None:
+    hop = _one(rich, "/start", site)
+    assert hop.is_redirect and hop.status == 301 and hop.body_path is None
+    assert _header(hop.response_headers, "Location") == ["/rich.html"]
+    main = _one(rich, "/rich.html", site)
+    assert main.is_main_document and not main.is_redirect
+    assert rich.requested_url == site.url("/start")
+    assert rich.final_url == site.url("/rich.html")
+    assert rich.main_status == 200 and rich.main_mime_type == "text/html"
+    assert rich.title.startswith("Rich page")
+    assert rich.server_ip == "127.0.0.1"
+    assert [ex for ex in rich.exchanges if ex.is_main_document] == [main]
+
+
+def test_subresources_of_every_kind_are_recorded(rich: PageLoad, site: Site) -> None:
+    missing = _one(rich, "/missing.js", site)
+    assert missing.status == 404 and missing.resource_type == "Script"
+    assert _body(_one(rich, "/api/data.json", site)) == b'{"n": 42}'
+    assert _one(rich, "/api/data.json", site).resource_type == "Fetch"
+    xhr = _one(rich, "/api/xhr.txt", site)
+    assert xhr.resource_type == "XHR" and _body(xhr) == b"xhr answer"
+    post = _one(rich, "/echo", site)
+    assert post.method == "POST" and post.request_body == b"posted-body"
+    assert _body(post) == b"posted-body"
+    assert _body(_one(rich, "/style.css", site)).startswith(b"body {")
+    assert _one(rich, "/small.svg", site).status == 200  # the 1x candidate of the srcset
+
+
+def test_lazy_content_below_the_fold_is_recorded(rich: PageLoad, site: Site) -> None:
+    assert _body(_one(rich, "/lazy.svg", site)) == SVG.encode()
+    assert _body(_one(rich, "/seen-by-observer.txt", site)) == b"observed"
+
+
+def test_iframe_and_its_resources_are_recorded(rich: PageLoad, site: Site) -> None:
+    frame = _one(rich, "/frame.html", site)
+    assert frame.resource_type == "Document" and not frame.is_main_document
+    assert b"inside the frame" in _body(frame)
+    assert _one(rich, "/frame-img.svg", site).status == 200
+
+
+def test_gzip_body_stored_decoded_with_original_header(rich: PageLoad, site: Site) -> None:
+    ex = _one(rich, "/gz.txt", site)
+    assert _body(ex) == GZIPPED_TEXT
+    assert ex.body_size == len(GZIPPED_TEXT)
+    assert _header(ex.response_headers, "Content-Encoding") == ["gzip"]
+    assert _header(ex.response_headers, "Content-Length") == [str(len(gzip.compress(GZIPPED_TEXT)))]
+
+
+def test_request_headers_are_what_the_browser_sent(rich: PageLoad, site: Site) -> None:
+    ex = _one(rich, "/rich.html", site)
+    sent = site.seen_headers["/rich.html"]
+    assert _header(ex.request_headers, "User-Agent") == [rich.user_agent]
+    assert "HeadlessChrome" in rich.user_agent or "Chrome" in rich.user_agent
+    for name in ("User-Agent", "Accept", "Accept-Encoding", "Host"):
+        assert _header(ex.request_headers, name) == _header(sent, name), name
+
+
+def test_large_body_streams_intact(rich: PageLoad, site: Site) -> None:
+    ex = _one(rich, "/big.bin", site)
+    assert ex.body_size == len(BIG)
+    assert hashlib.sha256(_body(ex)).hexdigest() == hashlib.sha256(BIG).hexdigest()
+
+
+def test_capture_facts_and_progress(rich: PageLoad) -> None:
+    assert rich.screenshot_png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "inside the frame" not in rich.dom_html and "Rich page" in rich.dom_html
+    assert rich.browser_version.startswith(("Chromium ", "Google Chrome "))
+    assert rich.viewport == (1280, 800) and rich.started <= rich.ended
+    assert {"launch", "navigate", "idle", "scroll", "screenshot", "total"} <= set(rich.timings_ms)
+    steps = rich.warnings[-1].removeprefix("steps: ").split(",")
+    assert steps[:3] == ["launching browser", "loading", "waiting for network idle"]
+    assert "scrolling" in steps and "screenshot" in steps
+    assert not [w for w in rich.warnings[:-1] if "HTTP" in w or "idle" in w]
+
+
+def test_main_document_404_is_a_capture_with_warning(site: Site, tmp_path: Path) -> None:
+    def not_found(h: http.server.BaseHTTPRequestHandler) -> None:
+        reply(h, 404, b"<html><title>Gone</title><p>no such page</p></html>", "text/html")
+
+    site.routes["/gone"] = not_found
+    load = load_page(site.url("/gone"), workdir=tmp_path, timeout=20)
+    assert load.main_status == 404 and load.title == "Gone"
+    assert "HTTP 404" in load.warnings
+    assert b"no such page" in _body(next(e for e in load.exchanges if e.is_main_document))
+
+
+def test_pdf_main_document_is_recorded(site: Site, tmp_path: Path) -> None:
+    pdf = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    site.write("doc.pdf", pdf)
+    load = load_page(site.url("/doc.pdf"), workdir=tmp_path, timeout=20)
+    main = next(e for e in load.exchanges if e.is_main_document)
+    assert load.main_status == 200 and load.main_mime_type == "application/pdf"
+    assert _body(main) == pdf
+
+
+def test_https_main_document_keeps_its_certificate(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    import ssl
+
+    root = tmp_path / "www"
+    root.mkdir()
+    s = Site(root)
+    s.write("index.html", "<title>secure</title><p>hello</p>")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(s))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/index.html"
+        load = load_page(url, workdir=tmp_path / "work", timeout=20, ignore_https_errors=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert load.title == "secure" and load.final_url == url
+    assert load.tls_chain_pem == [
+        ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(cert.read_text()))
+    ]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_connection_refused(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    with pytest.raises(CaptureError) as err:
+        load_page(url, workdir=tmp_path, timeout=10)
+    assert str(err.value) == f"cannot reach {url}: connection refused (net::ERR_CONNECTION_REFUSED)"
+
+
+def test_host_that_does_not_resolve(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError) as err:
+        load_page("http://does-not-exist.invalid/", workdir=tmp_path, timeout=10)
+    assert str(err.value) == (
+        "host does-not-exist.invalid does not resolve (net::ERR_NAME_NOT_RESOLVED)"
+    )
+
+
+def test_server_that_never_answers(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)  # accepts connections, never answers
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/slow"
+        with pytest.raises(CaptureError) as err:
+            load_page(url, workdir=tmp_path, timeout=2)
+    assert str(err.value) == f"{url} did not answer within 2 s"
+
+
+def test_redirect_loop(site: Site, tmp_path: Path) -> None:
+    site.routes["/loop-a"] = _redirect("/loop-b")
+    site.routes["/loop-b"] = _redirect("/loop-a")
+    with pytest.raises(CaptureError) as err:
+        load_page(site.url("/loop-a"), workdir=tmp_path, timeout=20)
+    assert str(err.value) == f"redirect loop at {site.url('/loop-a')} (ERR_TOO_MANY_REDIRECTS)"
+
+
+def test_browser_that_fails_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVER_BROWSER", "/bin/false")
+    with pytest.raises(BrowserError) as err:
+        load_page("http://127.0.0.1:9/", workdir=tmp_path, timeout=10)
+    assert str(err.value).startswith("cannot start the browser /bin/false: ")
+    assert "\n" not in str(err.value)
+
+
+# --- finding the browser ----------------------------------------------------------------------
+
+
+def _fake_exe(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\necho 'Chromium 1.2.3.4 built on test'\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_find_browser_order(tmp_path: Path) -> None:
+    on_path = _fake_exe(tmp_path / "bin" / "chromium")
+    managed = _fake_exe(tmp_path / "pw" / "chromium-1255" / "chrome-linux64" / "chrome")
+    own = _fake_exe(tmp_path / "own" / "my-chrome")
+    env = {"PATH": str(tmp_path / "bin"), "HOME": str(tmp_path / "home")}
+    assert find_browser(env) == on_path
+    env["PLAYWRIGHT_BROWSERS_PATH"] = str(tmp_path / "pw")
+    assert find_browser(env) == managed
+    env["ARCHIVER_BROWSER"] = str(own)
+    assert find_browser(env) == own
+    assert browser_version(own) == "Chromium 1.2.3.4"
+
+
+def test_find_browser_ignores_a_managed_folder_without_executable(tmp_path: Path) -> None:
+    (tmp_path / "pw" / "chromium-1255" / "chrome-linux64").mkdir(parents=True)
+    on_path = _fake_exe(tmp_path / "bin" / "google-chrome")
+    env = {"PATH": str(tmp_path / "bin"), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "pw")}
+    assert find_browser(env) == on_path
+
+
+def test_find_browser_errors_name_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(BrowserError) as err:
+        find_browser({"PATH": str(tmp_path), "HOME": str(tmp_path)})
+    assert str(err.value) == NO_BROWSER
+    assert "apt-get install chromium" in NO_BROWSER and "ARCHIVER_BROWSER" in NO_BROWSER
+    missing = tmp_path / "nope"
+    with pytest.raises(BrowserError, match=f"ARCHIVER_BROWSER={missing} does not exist"):
+        find_browser({"ARCHIVER_BROWSER": str(missing)})
+    plain = tmp_path / "plain"
+    plain.write_text("not a program")
+    with pytest.raises(BrowserError, match="is not an executable file"):
+        find_browser({"ARCHIVER_BROWSER": str(plain)})
+
+
+def test_real_browser_version() -> None:
+    version = browser_version(find_browser())
+    assert version.split(" ")[0] in {"Chromium", "Google"}
+    assert version.rsplit(" ", 1)[1].count(".") == 3
+    assert os.access(find_browser(), os.X_OK)
