@@ -5,6 +5,9 @@ and nothing of the site around it; non-HTML and article-less pages say why."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -206,3 +209,25 @@ def test_subheadings_and_lists_are_paragraphs_headline_is_not() -> None:
         "first point\nsecond point",
     ]
     assert "Contact us" not in result["article"]["text"]
+
+
+def test_same_output_in_fresh_processes(rendered: dict[str, str], tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(rendered["original"], "utf-8")
+    script = (
+        "import json, sys; from archiver.extract import extract; "
+        "print(json.dumps(extract(open(sys.argv[1], encoding='utf-8').read(), 'http://a/'), "
+        "sort_keys=True))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(page)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop())["article"]["title"] == site.HEADLINE
