@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -84,13 +83,12 @@ def seal(
     return entries, warnings
 
 
-@dataclass
-class Timestamped:
-    """What ``add_timestamps`` did to a package."""
+class Timestamped(NamedTuple):
+    """What ``add_timestamps`` did; unpacks as ``added, warnings, package_sha256``."""
 
-    added: list[str] = field(default_factory=list)  # zip paths of the new tokens
-    warnings: list[str] = field(default_factory=list)
-    package_sha256: str | None = None  # new sha256 when the package was rewritten
+    added: list[str]  # zip paths of the new tokens
+    warnings: list[str]
+    package_sha256: str | None  # new sha256 when the package was rewritten, else None
 
 
 def add_timestamps(package_path: Path, tsa_urls: Sequence[str], *, timeout: float) -> Timestamped:
@@ -120,14 +118,11 @@ def add_timestamps(package_path: Path, tsa_urls: Sequence[str], *, timeout: floa
     existing = [int(m.group(1)) for n in names if (m := TOKEN_PATTERN.match(n))]
     start = max(existing) + 1 if existing else 0
     tokens, warnings = _collect_tokens(signature, tsa_urls, timeout)
-    result = Timestamped(warnings=warnings)
     if not tokens:
-        result.warnings.append(_no_time_warning(capture_id, True))
-        return result
+        return Timestamped([], [*warnings, _no_time_warning(capture_id, True)], None)
     add = [(token_path(start + i), tsr) for i, tsr in enumerate(tokens)]
-    result.package_sha256 = package.rewrite_wacz(package_path, add)
-    result.added = [name for name, _ in add]
-    return result
+    sha = package.rewrite_wacz(package_path, add)
+    return Timestamped([name for name, _ in add], warnings, sha)
 
 
 def _collect_tokens(

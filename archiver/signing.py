@@ -113,6 +113,16 @@ def load_key(path: Path, *, passphrase: bytes | None) -> Ed25519PrivateKey:
     return key
 
 
+def is_encrypted(path: Path) -> bool:
+    """True when the key file at ``path`` is a passphrase-protected PKCS#8 PEM."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head
+
+
 def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     """The public key as SPKI PEM (what ``provenance/signer.pub.pem`` holds)."""
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key

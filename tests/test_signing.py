@@ -17,6 +17,7 @@ from archiver.signing import (
     default_key_path,
     fingerprint,
     generate_key,
+    is_encrypted,
     load_key,
     public_pem,
     sign,
@@ -29,6 +30,7 @@ def test_generated_key_is_private_pkcs8_and_loads_back(tmp_path: Path) -> None:
     key = generate_key(path, passphrase=None, force=False)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert not is_encrypted(path)
     assert [p.name for p in path.parent.iterdir()] == ["signing-key.pem"]  # no temp left
     loaded = load_key(path, passphrase=None)
     assert fingerprint(loaded) == fingerprint(key)
@@ -54,6 +56,8 @@ def test_passphrase_right_wrong_and_missing(tmp_path: Path) -> None:
     path = tmp_path / "k.pem"
     key = generate_key(path, passphrase=b"correct horse", force=False)
     assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert is_encrypted(path)
+    assert not is_encrypted(tmp_path / "absent.pem")
     assert fingerprint(load_key(path, passphrase=b"correct horse")) == fingerprint(key)
     with pytest.raises(KeyError_, match="wrong passphrase"):
         load_key(path, passphrase=b"battery staple")
