@@ -427,10 +427,6 @@ class _Verifier:
                 check.fail(name, problem)
             if not token.intact and not check.problems:
                 check.fail(name, "token is not intact")
-            check.settle(
-                f"signature timestamped by {token.tsa} at {token.time}"
-                + _gap_text(token.gap_seconds)
-            )
             if result.chain_valid and token.intact:
                 token.chain = "valid"
                 token.chain_detail = f"chain valid at the token's time {token.time}"
@@ -439,6 +435,15 @@ class _Verifier:
                 token.chain = "invalid" if self.tsa_roots else "not established"
                 reasons = [p for p in result.problems if _is_trust_problem(p)]
                 token.chain_detail = reasons[0] if reasons else "token not intact"
+            check.settle(
+                f"the signature existed no later than {token.time}, says {token.tsa}"
+                + _gap_text(token.gap_seconds)
+                + (
+                    "; chain valid at that time"
+                    if token.chain == "valid"
+                    else "; TSA chain NOT established: " + token.chain_detail
+                )
+            )
         self.report.checks.append(trust)
         if not names:
             return
@@ -526,12 +531,23 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
+def _duration(seconds: float) -> str:
+    s = round(abs(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min {s % 60} s"
+    if s < 2 * 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} days {s % 86400 // 3600} h"
+
+
 def _gap_text(gap: float | None) -> str:
     if gap is None:
         return ""
     if gap >= 0:
-        return f", {gap:.0f} s after the claimed capture end (capturing machine's clock)"
+        return f", {_duration(gap)} after the claimed capture end (capturing machine's clock)"
     return (
-        f", {-gap:.0f} s BEFORE the claimed capture end: the capturing machine's clock "
+        f", {_duration(gap)} BEFORE the claimed capture end: the capturing machine's clock "
         "was ahead, or the claimed time is false"
     )

@@ -206,12 +206,14 @@ def render_text(report: VerifyReport) -> str:
         lines.append("Trust: ESTABLISHED. The key and the timestamp authority are ones you trust.")
     elif report.trust == "failed":
         lines.append("Trust: FAILED. The anchors you gave do not match this package.")
-    else:
+    elif report.integrity == "passed":
         lines.append(
             "!!! Trust: NOT ESTABLISHED. Integrity proves the package is unchanged since it "
             "was signed, NOT who signed it or that its time is vouched for by an authority "
             "you trust. Pass --trust-key / --tsa-root to establish trust."
         )
+    else:
+        lines.append("!!! Trust: NOT ESTABLISHED (no key or TSA root you trust was matched).")
     verdict = {0: "OK", 1: "FAILED", 2: "UNREADABLE"}[report.exit_code]
     lines.append(f"Result: {verdict} (exit {report.exit_code})")
     return "\n".join(lines) + "\n"
