@@ -42,7 +42,6 @@ _FOLD = str.maketrans(
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*]))")
-_SPACE = re.compile(r"\s+")
 _PARA_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 NORMALISATION = (
@@ -57,9 +56,13 @@ NORMALISATION = (
 
 def strip_markup(text: str) -> str:
     """Remove HTML tags, entities and Markdown emphasis; keep the words."""
-    text = _TAG.sub("", text)
-    text = html.unescape(text)
-    return _EMPHASIS.sub("", text)
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "*" in text or "__" in text:
+        text = _EMPHASIS.sub("", text)
+    return text
 
 
 def clean(text: str) -> str:
@@ -69,13 +72,13 @@ def clean(text: str) -> str:
 
 def collapse(text: str) -> str:
     """Collapse white space runs to one space and trim."""
-    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
+    return " ".join(text.split())
 
 
 def norm(text: str) -> str:
     """Matching key of display text (see ``clean``): what must differ to count as a change."""
     text = unicodedata.normalize("NFKC", text).translate(_FOLD)
-    return _SPACE.sub(" ", text.casefold()).strip()
+    return " ".join(text.casefold().split())
 
 
 def paragraphs(text: str) -> list[str]:
@@ -167,6 +170,7 @@ ABBREVIATIONS = frozenset(
 _END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]\u00bb]*(?=\s)")
 _NEXT_START = re.compile(r"\s+[\"'\u201c\u2018(\[\u00ab]*[\w\u00bf\u00a1]")
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
+_LOOKBACK = 24  # longest abbreviation or initial checked before a period, in characters
 
 
 def _is_abbreviation(before: str) -> bool:
@@ -197,7 +201,8 @@ def sentences(paragraph: str) -> list[str]:
             continue
         terminal = match.group(0)
         is_period = terminal.rstrip("\"'\u201d\u2019)]\u00bb") == "."
-        if is_period and _is_abbreviation(paragraph[start : match.start() + 1]):
+        before = paragraph[max(start, match.start() - _LOOKBACK) : match.start() + 1]
+        if is_period and _is_abbreviation(before):
             continue
         piece = paragraph[start:end].strip()
         if piece:
