@@ -22,6 +22,7 @@ import shutil
 import ssl
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, CDPSession, Download, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    CDPSession,
+    Download,
+    Page,
+    Request,
+    async_playwright,
+)
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
@@ -54,9 +63,11 @@ BROWSER_ARGS = (
     "--disable-features=IsolateOrigins,site-per-process",
 )
 QUIET_S = 0.5  # no request in flight for this long = network idle
+QUIET_AFTER_SCROLL_S = 0.3  # shorter second window: the page has settled once already
 _BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
 # Documents Chromium shows in a built-in viewer instead of handing the body to the page.
 _VIEWER_TYPES = {"application/pdf", "application/x-pdf"}
+_PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
 
 # Scrolls down by viewport steps, giving lazy loaders (loading=lazy, IntersectionObserver)
 # two frames and a short pause at each step. Bounded by step count and a wall-clock deadline.
@@ -286,6 +297,7 @@ class _Recorder:
         self.tasks: set[asyncio.Task[None]] = set()
         self.warnings: list[str] = []
         self.document_bodies: dict[str, Path] = {}
+        self.pw_finished: list[Request] = []
         for name in (
             "requestWillBeSent",
             "requestWillBeSentExtraInfo",
@@ -304,7 +316,7 @@ class _Recorder:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    def _touch(self) -> None:
+    def touch(self) -> None:
         self.last_change = time.monotonic()
 
     # events ---------------------------------------------------------------------------------
@@ -340,7 +352,7 @@ class _Recorder:
         )
         if req.resource_type != "EventSource":  # a stream never ends: not "in flight"
             self.inflight.add(rid)
-        self._touch()
+        self.touch()
 
     def _on_requestWillBeSentExtraInfo(self, ev: dict[str, Any]) -> None:
         req = self.requests.get(ev["requestId"])
@@ -368,7 +380,7 @@ class _Recorder:
         response = ev["response"]
         req.hops[-1].response = response
         req.resource_type = ev.get("type", req.resource_type)
-        self._touch()
+        self.touch()
         if _is_http(response.get("url", "")) and not response.get("fromDiskCache"):
             req.stream_state = "pending"
             req.stream_task = self._spawn(self._start_stream(req))
@@ -401,12 +413,12 @@ class _Recorder:
                 req.stream_file.write(chunk)
             elif req.stream_state == "pending":
                 req.pending.append(chunk)
-        self._touch()
+        self.touch()
 
     def _on_loadingFinished(self, ev: dict[str, Any]) -> None:
         req = self.requests.get(ev["requestId"])
         self.inflight.discard(ev["requestId"])
-        self._touch()
+        self.touch()
         if req is None or not req.hops:
             return
         req.finished = True
@@ -416,7 +428,7 @@ class _Recorder:
     def _on_loadingFailed(self, ev: dict[str, Any]) -> None:
         req = self.requests.get(ev["requestId"])
         self.inflight.discard(ev["requestId"])
-        self._touch()
+        self.touch()
         if req is None:
             return
         reason = ev.get("blockedReason") or ev.get("errorText") or "failed"
@@ -517,6 +529,93 @@ class _Recorder:
         finally:
             with contextlib.suppress(PlaywrightError):
                 await self.session.send("Fetch.continueRequest", {"requestId": ev["requestId"]})
+
+    # requests outside the page target (dedicated workers) ---------------------------------
+
+    def watch(self, context: BrowserContext) -> None:
+        """Follow Playwright's request events too: they include dedicated workers' requests.
+
+        A worker's requests are not on the page's CDP session (a worker script starts there
+        and finishes in the worker's target), so these events keep the in-flight count
+        honest and let worker exchanges be recorded from the browser's own responses.
+        """
+        context.on("request", self._pw_request)
+        context.on("requestfinished", self._pw_finished)
+        context.on("requestfailed", self._pw_failed)
+
+    def _pw_request(self, request: Request) -> None:
+        self.inflight.add(f"pw:{id(request)}")
+        self.touch()
+
+    def _pw_finished(self, request: Request) -> None:
+        self.pw_finished.append(request)
+        self._pw_settled(request)
+
+    def _pw_failed(self, request: Request) -> None:
+        self._pw_settled(request)
+
+    def _pw_settled(self, request: Request) -> None:
+        self.inflight.discard(f"pw:{id(request)}")
+        for rid in list(self.inflight):
+            req = self.requests.get(rid)
+            if req is not None and req.hops and req.hops[-1].url == request.url:
+                self.inflight.discard(rid)  # handed over to a worker target
+        self.touch()
+
+    async def add_unseen(self, exchanges: list[Exchange], failed: list[FailedRequest]) -> None:
+        """Record finished requests the page's CDP session never saw answered (workers)."""
+        have = Counter((ex.method, ex.url) for ex in exchanges)
+        for request in self.pw_finished:
+            key = (request.method, request.url)
+            if have[key] > 0:
+                have[key] -= 1
+                continue
+            try:
+                exchange = await self._from_playwright(request, len(exchanges))
+            except PlaywrightError as err:
+                self.warnings.append(f"{request.url} not recorded: {str(err).splitlines()[0]}")
+                continue
+            if exchange is not None:
+                exchanges.append(exchange)
+                failed[:] = [f for f in failed if f.url != request.url]
+
+    async def _from_playwright(self, request: Request, index: int) -> Exchange | None:
+        response = await request.response()
+        if response is None or not _is_http(request.url):
+            return None
+        is_redirect = request.redirected_to is not None
+        body_path: Path | None = None
+        size = 0
+        if not is_redirect and request.method != "HEAD":
+            data = await response.body()
+            if data:
+                body_path = self.bodies / f"worker-{index}.body"
+                body_path.write_bytes(data)
+                size = len(data)
+        timing = request.timing
+        server = await response.server_addr()
+        kind = request.resource_type
+        mime = (await response.header_value("content-type") or "").partition(";")[0].strip()
+        return Exchange(
+            request_id=f"pw-{index}",
+            url=request.url,
+            method=request.method,
+            request_headers=[(h["name"], h["value"]) for h in await request.headers_array()],
+            request_body=request.post_data_buffer,
+            http_version="HTTP/1.1",  # Playwright does not report the protocol
+            status=response.status,
+            status_text=_status_text(response.status, response.status_text),
+            response_headers=[(h["name"], h["value"]) for h in await response.headers_array()],
+            body_path=body_path,
+            body_size=size,
+            mime_type=mime,
+            resource_type=_PW_TYPES.get(kind, kind[:1].upper() + kind[1:]),
+            started=datetime.fromtimestamp(timing["startTime"] / 1000.0, UTC),
+            duration_ms=timing["responseEnd"] if timing["responseEnd"] >= 0 else None,
+            remote_ip=server["ipAddress"] if server else None,
+            remote_port=server["port"] if server else None,
+            is_redirect=is_redirect,
+        )
 
     async def settle(self) -> None:
         """Wait for outstanding body transfers (those already finished loading)."""
@@ -725,6 +824,7 @@ async def _load(
             page = await context.new_page()
             session = await context.new_cdp_session(page)
             recorder = _Recorder(session, bodies)
+            recorder.watch(context)
             await session.send(
                 "Network.enable",
                 {"maxResourceBufferSize": 64 * 2**20, "maxTotalBufferSize": 256 * 2**20},
@@ -808,7 +908,8 @@ async def _ready(
         warnings.append("scroll pass failed: the page navigated or closed during it")
     clock.lap("scroll")
     progress("waiting for network idle")
-    idle = await recorder.wait_idle(deadline) and idle
+    recorder.touch()  # lazy loads the last scroll step started may not have reported yet
+    idle = await recorder.wait_idle(deadline, quiet=QUIET_AFTER_SCROLL_S) and idle
     if not idle:
         warnings.append(f"network never went idle within {timeout:g} s")
     clock.lap("idle_after_scroll")
@@ -859,6 +960,7 @@ async def _finish(
     progress("saving bodies")
     await recorder.settle()
     exchanges, failed, main_id = recorder.exchanges(main_frame)
+    await recorder.add_unseen(exchanges, failed)
     for download in downloads:
         await _adopt_download(download, exchanges, bodies, warnings)
     clock.lap("bodies")

@@ -113,6 +113,7 @@ RICH_PAGE = f"""<!doctype html>
 <h1>Rich page</h1>{ARTICLE}
 <img src="/small.svg" srcset="/small.svg 1x, /small2x.svg 2x" alt="srcset">
 <iframe src="/frame.html" width="300" height="200"></iframe>
+<iframe src="http://localhost:{{port}}/cross.html" width="300" height="200"></iframe>
 <div style="height: 6000px">spacer</div>
 <img src="/lazy.svg" loading="lazy" alt="lazy">
 <div id="observed" style="height: 50px">observed</div>
@@ -122,6 +123,7 @@ const x = new XMLHttpRequest(); x.open('GET', '/api/xhr.txt'); x.send();
 fetch('/echo', {{method: 'POST', body: 'posted-body'}});
 fetch('/big.bin').then(r => r.arrayBuffer());
 fetch('/gz.txt').then(r => r.text());
+new Worker('/worker.js');
 new IntersectionObserver((entries, obs) => {{
   if (entries.some(e => e.isIntersecting)) {{ fetch('/seen-by-observer.txt'); obs.disconnect(); }}
 }}).observe(document.getElementById('observed'));
@@ -148,7 +150,11 @@ def _redirect(target: str) -> Route:
 @pytest.fixture(scope="module")
 def rich(site: Site, tmp_path_factory: pytest.TempPathFactory) -> PageLoad:
     """One capture of a page using every kind of subresource, shared by several tests."""
-    site.write("rich.html", RICH_PAGE)
+    site.write("rich.html", RICH_PAGE.replace("{port}", str(site.port)))
+    site.write("cross.html", '<p>other site</p><img src="/cross-img.svg">')
+    site.write("cross-img.svg", SVG)
+    site.write("worker.js", "fetch('/from-worker.txt');")
+    site.write("from-worker.txt", "worker was here")
     site.write("style.css", "body { font-family: sans-serif; }")
     for name in ("small.svg", "small2x.svg", "lazy.svg", "frame-img.svg"):
         site.write(name, SVG)
@@ -220,6 +226,15 @@ def test_iframe_and_its_resources_are_recorded(rich: PageLoad, site: Site) -> No
     assert frame.resource_type == "Document" and not frame.is_main_document
     assert b"inside the frame" in _body(frame)
     assert _one(rich, "/frame-img.svg", site).status == 200
+    # a cross-site iframe (localhost vs 127.0.0.1) would run out of process by default
+    other = [ex for ex in rich.exchanges if ex.url.startswith(f"http://localhost:{site.port}/")]
+    assert {ex.url.rsplit("/", 1)[1] for ex in other} == {"cross.html", "cross-img.svg"}
+
+
+def test_dedicated_worker_requests_are_recorded(rich: PageLoad, site: Site) -> None:
+    assert _one(rich, "/worker.js", site).status == 200
+    assert _body(_one(rich, "/from-worker.txt", site)) == b"worker was here"
+    assert not [f for f in rich.failed if "worker" in f.url]
 
 
 def test_gzip_body_stored_decoded_with_original_header(rich: PageLoad, site: Site) -> None:
