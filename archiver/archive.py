@@ -333,6 +333,12 @@ def scan_package(path: Path) -> IndexEntry:
     )
 
 
+def read_text_document(path: Path) -> Any:
+    """The ``urn:text:`` document of a package (None when it has none)."""
+    with WaczReader(path) as wacz:
+        return _text_doc(wacz, _cdxj(wacz))
+
+
 def _json_member(wacz: WaczReader, name: str) -> dict[str, Any]:
     try:
         doc = json.loads(wacz.read(name, limit=_SMALL))
@@ -413,11 +419,11 @@ def _tsa_times(wacz: WaczReader) -> list[str]:
         t
         for name in wacz.names()
         if name.startswith("provenance/") and name.endswith(".tsr")
-        if (t := _token_time(wacz.read(name, limit=1 << 20))) is not None
+        if (t := token_time(wacz.read(name, limit=1 << 20))) is not None
     )
 
 
-def _token_time(tsr: bytes) -> str | None:
+def token_time(tsr: bytes) -> str | None:
     """genTime of an RFC 3161 response, ISO 8601 UTC; None when it does not parse."""
     import rfc3161_client
 

@@ -7,7 +7,6 @@ package is renamed into place by ``package.write_wacz``.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import platform
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import SOFTWARE, __version__, browser, extract, package, proof
-from .archive import Archive, IndexEntry, new_capture_id
+from .archive import Archive, IndexEntry, text_sha256, token_time
 from .errors import UsageError
 from .model import PageLoad, RecordInfo
 from .signing import fingerprint
@@ -158,7 +157,7 @@ def capture(
     """Capture ``url`` into a new signed package in ``archive`` and index it."""
     say: Progress = progress or (lambda _step: None)
     url = validate_url(url)
-    capture_id = new_capture_id(datetime.now(UTC))
+    capture_id = archive.new_id(datetime.now(UTC))
     dest = archive.package_path(capture_id)
     work = Path(tempfile.mkdtemp(prefix=f".{capture_id}-", dir=archive.root))
     try:
@@ -222,7 +221,9 @@ def capture(
         package_sha256=sha,
         text_sha256=text_sha256(text_doc),
         signed_by=signer,
-        tsa_times=[],
+        tsa_times=sorted(
+            t for name, data in provenance if name.endswith(".tsr") if (t := token_time(data))
+        ),
     )
     archive.add(entry)
     return CaptureResult(
@@ -241,14 +242,6 @@ def capture(
         article=text_doc.get("article") is not None,
         warnings=warnings,
     )
-
-
-def text_sha256(text_doc: dict[str, Any]) -> str | None:
-    """sha256 of the article text, the value the index keeps to spot changed captures."""
-    article = text_doc.get("article")
-    if not isinstance(article, dict):
-        return None
-    return hashlib.sha256(str(article.get("text", "")).encode("utf-8")).hexdigest()
 
 
 def _title(load: PageLoad, text_doc: dict[str, Any]) -> str:

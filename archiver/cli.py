@@ -120,7 +120,9 @@ def capture(
     for url in urls:
         try:
             with _progress(_stderr_is_tty(), url) as progress:
-                result = do_capture(url, archive=archive, key=key, options=options, progress=progress)
+                result = do_capture(
+                    url, archive=archive, key=key, options=options, progress=progress
+                )
         except ArchiverError as exc:
             if len(urls) == 1:
                 raise

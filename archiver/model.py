@@ -37,7 +37,7 @@ class Exchange:
     body_path: Path | None
     body_size: int
     mime_type: str
-    resource_type: str  # CDP resource type: Document, Stylesheet, Image, Font, Script, XHR, Fetch, ...
+    resource_type: str  # CDP type: Document, Stylesheet, Image, Font, Script, XHR, Fetch, ...
     started: datetime  # UTC, when the request was sent
     duration_ms: float | None = None
     remote_ip: str | None = None
