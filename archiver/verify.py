@@ -108,7 +108,7 @@ def verify_package(
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as zf:
-            _Verifier(report, path, zf, anchors, tsa_roots).run()
+            _Verifier(report, path, zf, anchors, tsa_roots, when).run()
     except FileNotFoundError:
         report.error = f"{path} does not exist"
     except IsADirectoryError:
@@ -128,8 +128,10 @@ class _Verifier:
         zf: zipfile.ZipFile,
         anchors: set[str],
         tsa_roots: Sequence[bytes],
+        now: datetime,
     ) -> None:
         self.report = report
+        self.now = now
         self.path = path
         self.zf = zf
         self.anchors = anchors
@@ -263,7 +265,9 @@ class _Verifier:
                 if name.startswith(CONTENT_PREFIXES) and name not in listed:
                     check.fail(name, "is not listed in the signed manifest (file added?)")
         elif MANIFEST not in self.by_name or not check.problems:
-            check.fail(MANIFEST, "is missing: nothing ties the content files to a signature")
+            check.fail(
+                MANIFEST, "is missing or unreadable: nothing ties the content files to a signature"
+            )
         n = len(self.manifest["files"]) if self.manifest else 0
         check.settle(
             f"{n} content files match the signed manifest; all {len(hashes)} files match "
@@ -275,8 +279,8 @@ class _Verifier:
             return
         try:
             doc = json.loads(self.datapackage)
-            resources = {r["path"]: r for r in doc["resources"]}
-        except (ValueError, KeyError, TypeError):
+            resources = {r["path"]: r for r in doc["resources"] if isinstance(r, dict)}
+        except (ValueError, KeyError, TypeError, AttributeError):
             check.fail(DATAPACKAGE, "is not a valid WACZ datapackage (no resources list)")
             return
         for name in sorted(self.by_name):
@@ -416,7 +420,7 @@ class _Verifier:
             if tsr is None or signature is None:
                 check.skip("token or signature unreadable")
                 continue
-            result = _check_token(tsr, signature, roots)
+            result = _check_token(tsr, signature, roots, self.now)
             token.tsa = result.tsa_name
             token.time = _iso(result.gen_time)
             if result.gen_time and claimed:
@@ -430,6 +434,8 @@ class _Verifier:
             if result.chain_valid and token.intact:
                 token.chain = "valid"
                 token.chain_detail = f"chain valid at the token's time {token.time}"
+                if result.expired_since:
+                    token.chain_detail += " (the TSA certificate has expired since: expected)"
                 chained += 1
             else:
                 token.chain = "invalid" if self.tsa_roots else "not established"
@@ -503,9 +509,11 @@ def _records_vs_manifest(
                 )
 
 
-def _check_token(tsr: bytes, signature: bytes, roots: list[bytes]) -> timestamps.TokenCheck:
+def _check_token(
+    tsr: bytes, signature: bytes, roots: list[bytes], now: datetime
+) -> timestamps.TokenCheck:
     try:
-        return timestamps.check_token(tsr, signature, roots=roots)
+        return timestamps.check_token(tsr, signature, roots=roots, now=now)
     except Exception:  # untrusted bytes through a Rust parser: any error means malformed
         result = timestamps.TokenCheck()
         result.problems.append("the timestamp token is malformed")

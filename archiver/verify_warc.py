@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import queue
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO
 
 CHUNK = 1 << 20
@@ -42,6 +45,43 @@ class ScannedRecord:
         rid = self.record_id or "(no WARC-Record-ID)"
         what = f"{self.type or '?'} {self.target_uri}" if self.target_uri else self.type or "?"
         return f"record {rid} ({what}) at offset {self.offset} in archive/data.warc.gz"
+
+
+Job = Callable[[], object]
+
+
+class _Offload:
+    """One worker thread running jobs in order (block hashing: hashlib drops the GIL).
+
+    The queue is bounded, so at most ``depth`` chunks are in flight: memory stays flat.
+    """
+
+    def __init__(self, depth: int = 12) -> None:
+        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="warc-block-hash", daemon=True)
+        self._thread.start()
+
+    def __call__(self, job: Job) -> None:
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._error is None:
+                try:
+                    job()
+                except BaseException as err:  # re-raised in the scanning thread by close()
+                    self._error = err
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _inline(job: Job) -> None:
+    job()
 
 
 class WarcFormatError(Exception):
@@ -76,8 +116,10 @@ def _new_hash(header: str | None) -> dict[str, hashlib._Hash]:
 class _RecordParser:
     """Incremental parser for the records inside one gzip member."""
 
-    def __init__(self, offset: int) -> None:
+    def __init__(self, offset: int, offload: Callable[[Job], None] = _inline) -> None:
         self.rec = ScannedRecord(offset)
+        self.offload = offload
+        self.payload_is_block = False
         self.head = bytearray()
         self.state = "header"  # header, block, trailer, done
         self.remaining = 0
@@ -145,13 +187,16 @@ class _RecordParser:
         ctype = headers.get("content-type", "").lower()
         if rec.type in HTTP_TYPES and ctype.startswith("application/http"):
             self.http_head = bytearray()
+        elif self.payload_h and self.payload_h.keys() == self.block_h.keys():
+            self.payload_h = {}  # payload is the block: hash it once
+            self.payload_is_block = True
         self.state = "block"
         if self.remaining == 0:
             self._finish_block()
 
     def _feed_block(self, data: memoryview) -> None:
         for h in self.block_h.values():
-            h.update(data)
+            self.offload(partial(h.update, data))
         if self.http_head is not None:
             start = max(0, len(self.http_head) - 3)
             self.http_head += data
@@ -168,14 +213,20 @@ class _RecordParser:
             h.update(data)
 
     def _finish_block(self) -> None:
+        self.offload(partial(_settle_block, self.rec, self.block_h, self.payload_is_block))
         rec = self.rec
-        if rec.block_digest:
-            rec.block_ok = _digest_matches(rec.block_digest, self.block_h)
-        if rec.payload_digest:
+        if rec.payload_digest and not self.payload_is_block:
             if self.http_head is not None:  # block ended inside the HTTP head
                 self.payload_h = _new_hash(rec.payload_digest)
             rec.payload_ok = _digest_matches(rec.payload_digest, self.payload_h)
         self.state = "trailer"
+
+
+def _settle_block(rec: ScannedRecord, block_h: dict[str, hashlib._Hash], payload: bool) -> None:
+    if rec.block_digest:
+        rec.block_ok = _digest_matches(rec.block_digest, block_h)
+    if payload and rec.payload_digest:
+        rec.payload_ok = _digest_matches(rec.payload_digest, block_h)
 
 
 def scan_warc(
@@ -183,16 +234,34 @@ def scan_warc(
     on_record: Callable[[ScannedRecord], None],
     *,
     chunk: int = CHUNK,
+    threaded: bool = True,
 ) -> int:
     """Read every gzip member of ``stream``; call ``on_record`` for each record.
 
-    Returns the number of compressed bytes read. Raises WarcFormatError naming the
-    offset where the stream stops being a readable WARC.gz (bad gzip, truncation).
+    Block digests are computed in a second thread (``threaded``): a record's
+    ``block_ok`` (and ``payload_ok`` when the payload is the block) is final only once
+    this returns. Returns the number of compressed bytes read. Raises WarcFormatError
+    naming the offset where the stream stops being a readable WARC.gz.
     """
+    if not threaded:
+        return _scan(stream, on_record, chunk, _inline)
+    offload = _Offload()
+    try:
+        return _scan(stream, on_record, chunk, offload)
+    finally:
+        offload.close()
+
+
+def _scan(
+    stream: IO[bytes],
+    on_record: Callable[[ScannedRecord], None],
+    chunk: int,
+    offload: Callable[[Job], None],
+) -> int:
     pos = 0  # compressed bytes fully accounted for (start of the current member)
     member_used = 0
     inflater = zlib.decompressobj(31)
-    parser = _RecordParser(0)
+    parser = _RecordParser(0, offload)
     started = False  # current member has received input
     pending = b""
     flush = False  # the inflater may hold more output than max_length let out
@@ -235,7 +304,7 @@ def scan_warc(
             pos += member_used
             member_used = 0
             inflater = zlib.decompressobj(31)
-            parser = _RecordParser(pos)
+            parser = _RecordParser(pos, offload)
             started = False
     if started or parser.head:
         raise WarcFormatError(f"truncated: the gzip member at offset {pos} ends early")

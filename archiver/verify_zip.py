@@ -85,11 +85,14 @@ def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
             digest = hashlib.sha256()
             size = 0
             try:
-                with zf.open(info) as fh:
+                stored = info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1
+                # STORED: raw bytes, no CRC pass (sha256 is the check that matters)
+                opened = raw_stored_stream(path, info) if stored else zf.open(info)
+                with opened as fh:
                     while chunk := fh.read(CHUNK):
                         digest.update(chunk)
                         size += len(chunk)
-            except _BAD_ZIP as err:
+            except (MemberError, *_BAD_ZIP) as err:
                 out.append(MemberHash(info.filename, None, size, f"cannot be read: {err}"))
                 continue
             out.append(MemberHash(info.filename, digest.hexdigest(), size))

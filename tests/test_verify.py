@@ -530,3 +530,37 @@ def test_warc_that_inflates_far_beyond_its_size_is_scanned_in_bounded_chunks(
     scan_warc(io.BytesIO(data), found.append, chunk=1 << 16)
     assert len(found) == 1 and found[0].block_ok and found[0].payload_ok
     assert found[0].length == len(data)
+
+
+def test_token_from_a_certificate_without_timestamping_eku_fails(built: Built, pkg: Path) -> None:
+    from archiver import timestamps
+
+    with zipfile.ZipFile(pkg) as zf:
+        signature = zf.read(SIG)
+    query, _ = timestamps.build_query(signature)
+    (pkg.parent / "t").mkdir()
+    with LocalTSA(pkg.parent / "t", mode="no_eku") as bad:
+        tsr = timestamps.post_query(bad.url, query, timeout=10)
+        roots = [*built.roots, bad.root_pem]
+    rewrite(pkg, {}, add={"provenance/manifest.json.sig.2.tsr": tsr})
+    report = verify_package(pkg, tsa_roots=roots)
+    assert report.exit_code == 1
+    probs = problems(report, "timestamp-2")
+    assert any("timeStamping" in p for p in probs), probs
+    assert report.check("timestamp-0").status == "passed"
+
+
+def test_tsa_certificate_expired_since_still_verifies_at_the_token_time(tmp_path: Path) -> None:
+    import time
+
+    (tmp_path / "t").mkdir()
+    key = Ed25519PrivateKey.generate()
+    with LocalTSA(tmp_path / "t", mode="expiring", expire_after=2.0) as tsa:
+        path = build_package(tmp_path / "p.wacz", key, [tsa.url])
+        root, not_after = tsa.root_pem, tsa.not_after
+    while datetime.now(UTC) <= not_after:  # wait until the TSA certificate has expired
+        time.sleep(0.5)
+    report = verify_package(path, tsa_roots=[root])
+    assert report.exit_code == 0, render_text(report)
+    token = report.timestamps[0]
+    assert token.chain == "valid" and "expired since" in token.chain_detail
