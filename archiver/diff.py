@@ -10,8 +10,9 @@ Steps (all deterministic, no time limits, see docs in ``DiffReport.settings``):
    place and inserted with identical keys elsewhere are one paragraph *move*; then single
    sentences likewise are sentence moves; then, between the same two aligned neighbours,
    a deleted and an inserted sentence whose word sets are similar (Dice >= 0.5) are one
-   *changed* sentence with word-level segments; what remains is inserted or deleted
-   (a whole paragraph as one paragraph item).
+   *changed* sentence with word-level segments (so is a lone short line of at most 3
+   words replaced by another in place); what remains is inserted or deleted (a whole
+   paragraph as one paragraph item).
 4. Headline, byline, dates and site name are compared apart from the body.
 """
 
@@ -272,7 +273,11 @@ def settings(ignore: Sequence[str]) -> dict[str, Any]:
         "followed by space, except after abbreviations and initials",
         "alignment": "patience anchors on unique sentences, exact Myers LCS in gaps",
         "tokens": "numbers with inner punctuation, words, single punctuation marks",
-        "similarity": {"measure": "dice on sets of word and number keys", "threshold": THRESHOLD},
+        "similarity": {
+            "measure": "dice on sets of word and number keys",
+            "threshold": THRESHOLD,
+            "short_replacement": "one line of <= 3 words replacing one in place is a change",
+        },
     }
 
 
@@ -386,9 +391,12 @@ def _body(
         dels = [i for i in range(i0 + 1, i1) if ua[i].status == "delete"]
         ins = [j for j in range(j0 + 1, j1) if ub[j].status == "insert"]
         if dels and ins:
-            for i, j in pair_similar(
-                [word_keys(ua[i].text) for i in dels], [word_keys(ub[j].text) for j in ins]
-            ):
+            keys_a = [word_keys(ua[i].text) for i in dels]
+            keys_b = [word_keys(ub[j].text) for j in ins]
+            found = pair_similar(keys_a, keys_b)
+            if not found and len(dels) == len(ins) == 1 and max(map(len, keys_a + keys_b)) <= 3:
+                found = [(0, 0)]  # a short line replaced in place: Dice is too coarse there
+            for i, j in found:
                 ua[dels[i]].status = ub[ins[j]].status = "change"
                 ua[dels[i]].partner, ub[ins[j]].partner = ins[j], dels[i]
     return _collect(ua, ub, bounds)
