@@ -22,7 +22,6 @@ import shutil
 import ssl
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -352,6 +351,9 @@ class _Recorder:
         )
         if req.resource_type != "EventSource":  # a stream never ends: not "in flight"
             self.inflight.add(rid)
+        if redirect is None and _is_http(request["url"]) and req.resource_type != "Document":
+            req.stream_state = "pending"
+            req.stream_task = self._spawn(self._start_stream(req, early=True))
         self.touch()
 
     def _on_requestWillBeSentExtraInfo(self, ev: dict[str, Any]) -> None:
@@ -381,18 +383,32 @@ class _Recorder:
         req.hops[-1].response = response
         req.resource_type = ev.get("type", req.resource_type)
         self.touch()
-        if _is_http(response.get("url", "")) and not response.get("fromDiskCache"):
+        if (
+            req.stream_state == "none"
+            and _is_http(response.get("url", ""))
+            and not response.get("fromDiskCache")
+        ):
             req.stream_state = "pending"
             req.stream_task = self._spawn(self._start_stream(req))
 
-    async def _start_stream(self, req: _Request) -> None:
-        """Ask Chromium to hand over the rest of the body as dataReceived chunks."""
+    async def _start_stream(self, req: _Request, *, early: bool = False) -> None:
+        """Ask Chromium to hand over the body as dataReceived chunks.
+
+        Asked as soon as the request is sent, so that little is buffered before streaming
+        starts; if the renderer does not know the request yet, asked again once the
+        response is in.
+        """
         try:
             result = await self.session.send(
                 "Network.streamResourceContent", {"requestId": req.request_id}
             )
         except PlaywrightError:
-            req.stream_state, req.pending = "off", []
+            if early and req.hops and req.hops[-1].response is not None and not req.finished:
+                await self._start_stream(req)
+            elif early:
+                req.stream_state, req.pending = "none", []
+            else:
+                req.stream_state, req.pending = "off", []
             return
         req.stream_file = self._body_file(req).open("wb")
         req.stream_file.write(base64.b64decode(result.get("bufferedData", "")))
@@ -564,11 +580,9 @@ class _Recorder:
 
     async def add_unseen(self, exchanges: list[Exchange], failed: list[FailedRequest]) -> None:
         """Record finished requests the page's CDP session never saw answered (workers)."""
-        have = Counter((ex.method, ex.url) for ex in exchanges)
+        answered = {(ex.method, ex.url) for ex in exchanges}
         for request in self.pw_finished:
-            key = (request.method, request.url)
-            if have[key] > 0:
-                have[key] -= 1
+            if (request.method, request.url) in answered:
                 continue
             try:
                 exchange = await self._from_playwright(request, len(exchanges))
@@ -583,6 +597,9 @@ class _Recorder:
         response = await request.response()
         if response is None or not _is_http(request.url):
             return None
+        response_headers = [(h["name"], h["value"]) for h in await response.headers_array()]
+        if not response_headers:
+            return None  # synthesised by the browser (e.g. the PDF viewer's wrapper page)
         is_redirect = request.redirected_to is not None
         body_path: Path | None = None
         size = 0
@@ -605,7 +622,7 @@ class _Recorder:
             http_version="HTTP/1.1",  # Playwright does not report the protocol
             status=response.status,
             status_text=_status_text(response.status, response.status_text),
-            response_headers=[(h["name"], h["value"]) for h in await response.headers_array()],
+            response_headers=response_headers,
             body_path=body_path,
             body_size=size,
             mime_type=mime,
