@@ -22,7 +22,12 @@ from .errors import ArchiverError, KeyError_, UsageError
 ARCHIVE_HELP = "Archive folder (default ./archive, or $ARCHIVER_ARCHIVE)."
 
 
-def _emit_json(doc: Any) -> None:
+def _emit_json(doc: Any, schema: str | None = None) -> None:
+    """One JSON document on stdout; checked against ``schemas/<schema>`` first."""
+    if schema is not None:
+        from .schema import validate
+
+        validate(doc, schema, what="JSON output")
     click.echo(json.dumps(doc, ensure_ascii=False, sort_keys=True))
 
 
@@ -129,12 +134,12 @@ def capture(
             failures += 1
             click.echo(f"archiver: error: {exc}", err=True)
             if as_json:
-                _emit_json({"ok": False, "url": url, "error": str(exc)})
+                _emit_json({"ok": False, "url": url, "error": str(exc)}, "capture.schema.json")
             continue
         for warning in result.warnings:
             click.echo(f"archiver: warning: {warning}", err=True)
         if as_json:
-            _emit_json(result.to_json())
+            _emit_json(result.to_json(), "capture.schema.json")
         else:
             click.echo(
                 f"{result.id}  {result.status}  {result.final_url}\n"
@@ -196,7 +201,7 @@ def verify(
         strict=strict,
     )
     if as_json:
-        _emit_json(report.to_json())
+        _emit_json(report.to_json(), "verify.schema.json")
     else:
         click.echo(verify_mod.render_text(report))
     sys.exit(report.exit_code)
@@ -244,7 +249,7 @@ def _render_diff(report: Any, *, as_json: bool, html_file: str | None) -> None:
         click.echo(f"wrote {html_file}", err=True)
         click.echo(diff_render.render_text(report, color=sys.stdout.isatty()))
     elif as_json:
-        _emit_json(report.to_json())
+        _emit_json(report.to_json(), "diff.schema.json")
     else:
         click.echo(diff_render.render_text(report, color=sys.stdout.isatty()), color=None)
 
@@ -259,7 +264,7 @@ def history(url: str, archive_path: str | None, as_json: bool) -> None:
 
     report = compare.history(_archive(archive_path), url)
     if as_json:
-        _emit_json(report.to_json())
+        _emit_json(report.to_json(), "history.schema.json")
     else:
         click.echo(diff_render.render_history_text(report, color=sys.stdout.isatty()))
 
@@ -273,7 +278,7 @@ def list_cmd(archive_path: str | None, url: str | None, as_json: bool) -> None:
     entries = _archive(archive_path).list(url=url)
     for entry in entries:
         if as_json:
-            _emit_json(entry.to_json())
+            _emit_json(entry.to_json(), "index-entry.schema.json")
         else:
             click.echo(f"{entry.id}  {entry.status}  {entry.final_url}  {entry.title}")
     if not entries and not as_json:
@@ -289,7 +294,7 @@ def show(capture_id: str, archive_path: str | None, as_json: bool) -> None:
     archive = _archive(archive_path)
     entry = archive.get(capture_id)
     if as_json:
-        _emit_json(entry.to_json())
+        _emit_json(entry.to_json(), "index-entry.schema.json")
         return
     for name, value in entry.to_json().items():
         click.echo(f"{name:>15}: {value}")
