@@ -94,7 +94,12 @@ class Loc:
 
 @dataclass(frozen=True)
 class Change:
-    """One body change. ``kind``: insert, delete, change, move; ``unit``: sentence, paragraph."""
+    """One body change. ``kind``: insert, delete, change, move; ``unit``: sentence, paragraph.
+
+    Consecutive sentences inserted, deleted or moved together are one item: ``sentences``
+    says how many, ``a``/``b`` locate the first, and ``old``/``new`` join them (with a blank
+    line where a paragraph ends).
+    """
 
     kind: str
     unit: str
@@ -104,6 +109,7 @@ class Change:
     b: Loc | None
     segments: tuple[Segment, ...] = ()
     numbers: tuple[NumberChange, ...] = ()
+    sentences: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +121,7 @@ class Change:
             "b": self.b.to_json() if self.b else None,
             "segments": [s.to_json() for s in self.segments],
             "numbers": [n.to_json() for n in self.numbers],
+            "sentences": self.sentences,
         }
 
 
@@ -179,7 +186,7 @@ class DiffReport:
     def counts(self) -> dict[str, int]:
         out = {f"{u}s_{k}": 0 for u in ("sentence", "paragraph") for k in _KINDS.values()}
         for c in self.changes:
-            out[f"{c.unit}s_{_KINDS[c.kind]}"] += 1
+            out[f"{c.unit}s_{_KINDS[c.kind]}"] += c.sentences if c.unit == "sentence" else 1
         out["numbers_changed"] = sum(len(c.numbers) for c in self.changes)
         out["metadata_changed"] = len(self.metadata_changes)
         return out
@@ -479,6 +486,7 @@ def _collect(
                     " ".join(ub[m].text for m in groups_b[pb]),
                     Loc(pa),
                     Loc(pb),
+                    sentences=len(groups_b[pb]),
                 )
             )
             for m in groups_a[pa]:
@@ -490,7 +498,8 @@ def _collect(
             text = " ".join(units[m].text for m in groups[u.para])
             old, new = (text, None) if side == "a" else (None, text)
             loc_a, loc_b = (Loc(u.para), None) if side == "a" else (None, Loc(u.para))
-            changes.append(Change(u.status, "paragraph", old, new, loc_a, loc_b))
+            size = len(groups[u.para])
+            changes.append(Change(u.status, "paragraph", old, new, loc_a, loc_b, sentences=size))
             for m in groups[u.para]:
                 units[m].change = idx
         elif u.status == "delete":
@@ -522,7 +531,59 @@ def _collect(
                         tuple(numbers),
                     )
                 )
-    return tuple(changes), _rows(stream, ua, ub, segs)
+    merged = _merge_runs(changes, ua, ub)
+    return tuple(merged), _rows(stream, ua, ub, segs)
+
+
+def _merge_runs(changes: list[Change], ua: list[_Unit], ub: list[_Unit]) -> list[Change]:
+    """Join sentence inserts, deletes and moves that follow each other on both sides."""
+    flat_a: dict[tuple[int, int | None], int] = {(u.para, u.index): n for n, u in enumerate(ua)}
+    flat_b: dict[tuple[int, int | None], int] = {(u.para, u.index): n for n, u in enumerate(ub)}
+
+    def at(loc: Loc | None, flat: dict[tuple[int, int | None], int]) -> int | None:
+        return None if loc is None else flat.get((loc.paragraph, loc.sentence))
+
+    def join(first: str | None, last: str | None, same_para: bool) -> str | None:
+        if first is None or last is None:
+            return first if last is None else last
+        return f"{first}{' ' if same_para else chr(10) * 2}{last}"
+
+    out: list[Change] = []
+    remap: dict[int, int] = {}
+    ends: tuple[int | None, int | None] = (None, None)
+    for idx, c in enumerate(changes):
+        pos = (at(c.a, flat_a), at(c.b, flat_b))
+        prev = out[-1] if out else None
+        follows = (
+            prev is not None
+            and c.unit == prev.unit == "sentence"
+            and c.kind == prev.kind
+            and c.kind in ("insert", "delete", "move")
+            and all(
+                (p is None) == (e is None) and (p is None or e is None or p == e + 1)
+                for p, e in zip(pos, ends, strict=True)
+            )
+        )
+        if prev is not None and follows:
+            same_a = pos[0] is None or ends[0] is None or ua[pos[0]].para == ua[ends[0]].para
+            same_b = pos[1] is None or ends[1] is None or ub[pos[1]].para == ub[ends[1]].para
+            out[-1] = Change(
+                prev.kind,
+                prev.unit,
+                join(prev.old, c.old, same_a),
+                join(prev.new, c.new, same_b),
+                prev.a,
+                prev.b,
+                sentences=prev.sentences + 1,
+            )
+        else:
+            out.append(c)
+        remap[idx] = len(out) - 1
+        ends = pos
+    for u in (*ua, *ub):
+        if u.change is not None:
+            u.change = remap[u.change]
+    return out
 
 
 def _loc(u: _Unit) -> Loc:

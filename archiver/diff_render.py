@@ -92,6 +92,8 @@ def _side_lines(name: str, side: Side) -> list[str]:
 
 def _change_lines(change: Change, style: _Style) -> list[str]:
     unit = change.unit
+    if unit == "sentence" and change.sentences > 1:
+        unit = f"{change.sentences} sentences"
     if change.kind == "change":
         head = f"~ changed {unit}  A {_where(change.a)} -> B {_where(change.b)}"
         body = style.segments(change.segments)

@@ -66,7 +66,7 @@ def text_slots(ps: list[Doc]) -> list[tuple[Doc, str]]:
 def plant_number(root: Doc, ps: list[Doc], rng: random.Random) -> Matcher | None:
     cands = []
     for el, attr in text_slots(ps):
-        for m in re.finditer(r"(?<![\w.,])\d+(?:[.,]\d+)*%?(?![\w])", getattr(el, attr)):
+        for m in re.finditer(r"(?<![\w.,:/])\d+(?:[.,:/]\d+)*%?(?![\w])", getattr(el, attr)):
             cands.append((el, attr, m))
     if not cands:
         return None
@@ -151,7 +151,12 @@ def plant_paragraph_moved(root: Doc, ps: list[Doc], rng: random.Random) -> Match
     p.getparent().remove(p)
     p.tail = tail
     target.addnext(p)
-    return lambda it: it.get("kind") == "move" and norm(it.get("new") or "") == norm(text)
+
+    def match(it: Item) -> bool:
+        new = norm(it.get("new") or "")
+        return it.get("kind") == "move" and bool(new) and (new in norm(text) or norm(text) in new)
+
+    return match
 
 
 def _replace_everywhere(root: Doc, old: str, new: str) -> int:

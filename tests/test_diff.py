@@ -111,6 +111,25 @@ def test_sentence_removed() -> None:
     assert report.summary == "1 sentence deleted"
 
 
+def test_consecutive_sentences_removed_are_one_item() -> None:
+    report = diff_documents(
+        doc([*BASE[:2], BASE[2] + " It ended late. Nobody left early.", BASE[3]]), doc(BASE)
+    )
+    item = only_change(report)
+    assert (item["kind"], item["unit"], item["sentences"]) == ("delete", "sentence", 2)
+    assert item["old"] == "It ended late. Nobody left early."
+    assert report.summary == "2 sentences deleted"
+    assert "- deleted 2 sentences" in render_text(report, color=False)
+
+
+def test_sentences_moved_together_across_a_paragraph_break_are_one_move() -> None:
+    a = doc([*BASE, "First moved line. Second moved line.", "Last words here."])
+    b = doc(["First moved line. Second moved line. " + BASE[0], *BASE[1:], "Last words here."])
+    item = only_change(diff_documents(a, b))
+    assert (item["kind"], item["sentences"]) == ("move", 2)
+    assert item["new"] == "First moved line. Second moved line."
+
+
 def test_sentence_added() -> None:
     new = edited(2, "spoke at the meeting.", "spoke at the meeting. Police were called.")
     item = only_change(diff_documents(doc(BASE), doc(new)))
