@@ -189,7 +189,7 @@ def _html_segments(segments: Sequence[Segment]) -> str:
     return "".join(parts)
 
 
-def _html_mark(mark: Mark, report: DiffReport, side: str) -> str:
+def _html_mark(mark: Mark, report: DiffReport, side: str, first: bool = True) -> str:
     if mark.status == "equal":
         return _e(mark.text)
     if mark.status == "change":
@@ -202,7 +202,17 @@ def _html_mark(mark: Mark, report: DiffReport, side: str) -> str:
     where = ""
     if change is not None:
         where = f"to B {_where(change.b)}" if side == "a" else f"from A {_where(change.a)}"
-    return f'<span class="move"><span class="mk">[moved {_e(where)}]</span> {_e(mark.text)}</span>'
+    label = f'<span class="mk">[moved {_e(where)}]</span> ' if first else ""
+    return f'<span class="move">{label}{_e(mark.text)}</span>'
+
+
+def _html_cell(marks: Sequence[Mark], report: DiffReport, side: str) -> str:
+    """One side of a row; a run of moved sentences carries its [moved] label once."""
+    parts = []
+    for n, mark in enumerate(marks):
+        first = n == 0 or marks[n - 1].change != mark.change or mark.change is None
+        parts.append(_html_mark(mark, report, side, first))
+    return " ".join(parts)
 
 
 def _html_side(name: str, side: Side) -> str:
@@ -248,10 +258,14 @@ def render_html(report: DiffReport) -> str:
         if report.metadata_changes:
             out.append("<h2>Metadata</h2><table><tr><th>field</th><th>A</th><th>B</th></tr>")
             for meta in report.metadata_changes:
+                if meta.segments:
+                    left = _html_segments([g for g in meta.segments if g.op != "insert"])
+                    right = _html_segments([g for g in meta.segments if g.op != "delete"])
+                else:
+                    left = _del(meta.old) if meta.old else "(none)"
+                    right = _ins(meta.new) if meta.new else "(none)"
                 out.append(
-                    f"<tr><td>{_e(FIELD_LABELS[meta.field])}</td>"
-                    f"<td>{_del(meta.old) if meta.old else '(none)'}</td>"
-                    f"<td>{_ins(meta.new) if meta.new else '(none)'}</td></tr>"
+                    f"<tr><td>{_e(FIELD_LABELS[meta.field])}</td><td>{left}</td><td>{right}</td></tr>"
                 )
             out.append("</table>")
         numbers = report.number_changes()
@@ -264,8 +278,8 @@ def render_html(report: DiffReport) -> str:
             out.append("</ul>")
         out.append("<h2>Article text</h2><table><tr><th>A</th><th>B</th></tr>")
         for row in report.rows:
-            left = " ".join(_html_mark(m, report, "a") for m in row.a)
-            right = " ".join(_html_mark(m, report, "b") for m in row.b)
+            left = _html_cell(row.a, report, "a")
+            right = _html_cell(row.b, report, "b")
             out.append(f"<tr><td>{left}</td><td>{right}</td></tr>")
         out.append("</table>")
     out.append("</body></html>")

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,6 +336,32 @@ def test_same_pair_gives_same_bytes() -> None:
     )
     assert first == second
     assert render_html(diff_documents(old, new)) == render_html(diff_documents(old, new))
+
+
+def test_same_bytes_under_different_hash_seeds() -> None:
+    """No set or dict ordering leaks into the report: other processes give the same bytes."""
+    script = (
+        "import json, sys\n"
+        "from archiver.diff import diff_documents\n"
+        "a, b = json.load(sys.stdin)\n"
+        "print(json.dumps(diff_documents(a, b).to_json(), sort_keys=True))\n"
+    )
+    old = doc(["Yes. No. Yes. Maybe. " * 5, *BASE, "Advertisement."])
+    new = doc([BASE[3], "No. Yes. Yes. Maybe. " * 4, *BASE[:3], "Advertisement. Yes."])
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            input=json.dumps([old, new]),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+            check=True,
+        )
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
 
 
 def test_report_ties_each_side_to_its_evidence_and_extractor() -> None:
