@@ -25,10 +25,12 @@ carries ``error`` and ``exit_code`` 2, so ``--json`` still prints one document. 
 *arguments* (a trusted key that is not a key, an unreadable trusted-keys file, a TSA
 root that is not a certificate) raise UsageError (exit 2) before anything is read.
 
-Streaming: members are hashed in one thread while the WARC is inflated and checked
-in another (hashlib and zlib release the GIL); each works in 1 MiB chunks with
-bounded inflation, so memory stays flat for multi-GB packages and for small packages
-whose WARC inflates to gigabytes.
+Streaming, on two cores: the WARC is read once; one thread inflates it (bounded
+output per call) and hashes payloads, a second thread hashes record blocks and the
+WARC file itself (hashlib and zlib release the GIL). Everything moves in 256 KiB
+chunks through a bounded queue, so memory stays flat for multi-GB packages and for
+small packages whose WARC inflates to gigabytes. Other members are hashed first,
+streamed the same way.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ import json
 import zipfile
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import signing, timestamps
 from .errors import SchemaError, TimestampError, UsageError
@@ -49,7 +51,7 @@ from .manifest import parse_manifest
 from .verify_cdxj import check_cdxj
 from .verify_keys import trusted_fingerprints
 from .verify_report import Check, Status, TokenInfo, VerifyReport, render_text
-from .verify_warc import ScannedRecord, WarcFormatError, scan_warc
+from .verify_warc import CHUNK, ScannedRecord, WarcFormatError, scan_warc
 from .verify_zip import (
     CDXJ,
     CONTENT_PREFIXES,
@@ -154,10 +156,10 @@ class _Verifier:
 
     def run(self) -> None:
         self._layout()
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            hashes_future = pool.submit(hash_members, self.path, self.infos)
-            scanned, warc_error = self._scan_warc()
-            hashes = hashes_future.result()
+        hashes = hash_members(self.path, [i for i in self.infos if i.filename != WARC])
+        scanned, warc_error, warc_hash = self._scan_warc()
+        if warc_hash is not None:
+            hashes.append(warc_hash)
         self._read_manifest()
         self._files(hashes)
         self._records(scanned, warc_error)
@@ -199,23 +201,37 @@ class _Verifier:
 
     # -- threads: WARC scan runs here while members are hashed in the pool --------
 
-    def _scan_warc(self) -> tuple[list[ScannedRecord], str | None]:
+    def _scan_warc(self) -> tuple[list[ScannedRecord], str | None, MemberHash | None]:
+        """Scan the WARC; its file sha256 is taken from the same read, in the hash thread."""
         records: list[ScannedRecord] = []
         info = self.by_name.get(WARC)
         if info is None:
-            return records, None
+            return records, None, None
+        digest = hashlib.sha256()
+        size = 0
+
+        def tap(chunk: bytes) -> None:
+            nonlocal size
+            digest.update(chunk)
+            size += len(chunk)
+
+        error: str | None = None
         try:
-            if info.compress_type == zipfile.ZIP_STORED:
-                with raw_stored_stream(self.path, info) as stream:
-                    scan_warc(stream, records.append)
-            else:
-                with zipfile.ZipFile(self.path) as own, own.open(info) as member:
-                    scan_warc(member, records.append)
-        except WarcFormatError as err:
-            return records, str(err)
+            with ExitStack() as stack:
+                if info.compress_type == zipfile.ZIP_STORED:
+                    stream: IO[bytes] = stack.enter_context(raw_stored_stream(self.path, info))
+                else:
+                    own = stack.enter_context(zipfile.ZipFile(self.path))
+                    stream = stack.enter_context(own.open(info))
+                try:
+                    scan_warc(stream, records.append, tap=tap)
+                except WarcFormatError as err:
+                    error = str(err)
+                    while chunk := stream.read(CHUNK):  # the file hash still needs the rest
+                        tap(chunk)
         except (MemberError, *_BAD_ZIP) as err:
-            return records, f"cannot be read: {err}"
-        return records, None
+            return records, f"cannot be read: {err}", MemberHash(WARC, None, size, str(err))
+        return records, error, MemberHash(WARC, digest.hexdigest(), size)
 
     # -- manifest -------------------------------------------------------------------
 

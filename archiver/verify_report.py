@@ -53,14 +53,12 @@ class Check:
     def fail(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
         self.status = Status.FAILED
+        count = len(self.problems)
+        self.summary = f"{count} problem{'s' if count != 1 else ''} found"
 
     def settle(self, passed_summary: str) -> None:
         """Mark passed with ``passed_summary`` unless a problem was recorded."""
-        if self.problems:
-            self.status = Status.FAILED
-            count = len(self.problems)
-            self.summary = f"{count} problem{'s' if count != 1 else ''} found"
-        else:
+        if not self.problems:
             self.status = Status.PASSED
             self.summary = passed_summary
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18  # 256 KiB: inflating and hashing stay in the L2 cache
 MAX_HEADER = 1 << 20  # a WARC or HTTP header block larger than this is refused
 HTTP_TYPES = {"response", "request", "revisit"}
 
@@ -235,6 +235,7 @@ def scan_warc(
     *,
     chunk: int = CHUNK,
     threaded: bool = True,
+    tap: Callable[[bytes], object] | None = None,
 ) -> int:
     """Read every gzip member of ``stream``; call ``on_record`` for each record.
 
@@ -242,14 +243,16 @@ def scan_warc(
     ``block_ok`` (and ``payload_ok`` when the payload is the block) is final only once
     this returns. Returns the number of compressed bytes read. Raises WarcFormatError
     naming the offset where the stream stops being a readable WARC.gz.
+    ``tap`` gets every raw chunk read, in order, in the hashing thread (e.g. the
+    sha256 of the whole file); it has seen everything read so far once this returns
+    or raises.
     """
-    if not threaded:
-        return _scan(stream, on_record, chunk, _inline)
-    offload = _Offload()
+    offload: Callable[[Job], None] = _Offload() if threaded else _inline
     try:
-        return _scan(stream, on_record, chunk, offload)
+        return _scan(stream, on_record, chunk, offload, tap)
     finally:
-        offload.close()
+        if isinstance(offload, _Offload):
+            offload.close()
 
 
 def _scan(
@@ -257,6 +260,7 @@ def _scan(
     on_record: Callable[[ScannedRecord], None],
     chunk: int,
     offload: Callable[[Job], None],
+    tap: Callable[[bytes], object] | None,
 ) -> int:
     pos = 0  # compressed bytes fully accounted for (start of the current member)
     member_used = 0
@@ -270,6 +274,8 @@ def _scan(
             pending = stream.read(chunk)
             if not pending:
                 break
+            if tap is not None:
+                offload(partial(tap, pending))
         try:
             out = inflater.decompress(pending, chunk)
         except zlib.error as err:
