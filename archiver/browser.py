@@ -62,7 +62,7 @@ BROWSER_ARGS = (
     "--disable-features=IsolateOrigins,site-per-process",
 )
 QUIET_S = 0.5  # no request in flight for this long = network idle
-QUIET_AFTER_SCROLL_S = 0.3  # shorter second window: the page has settled once already
+QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once already
 _BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
 # Documents Chromium shows in a built-in viewer instead of handing the body to the page.
 _VIEWER_TYPES = {"application/pdf", "application/x-pdf"}
