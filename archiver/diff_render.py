@@ -31,6 +31,7 @@ _EVIDENCE_LABELS = (
     ("tsa_time", "trusted time (TSA)"),
     ("signature", "signature"),
     ("key_fingerprint", "key"),
+    ("package", "package file"),
     ("package_sha256", "package sha256"),
     ("manifest_sha256", "manifest sha256"),
 )
