@@ -184,7 +184,9 @@ class DiffReport:
     rows: tuple[Row, ...] = field(default=(), repr=False)
 
     def counts(self) -> dict[str, int]:
+        # Paragraphs are never "changed" as a unit: their sentences are.
         out = {f"{u}s_{k}": 0 for u in ("sentence", "paragraph") for k in _KINDS.values()}
+        del out["paragraphs_changed"]
         for c in self.changes:
             out[f"{c.unit}s_{_KINDS[c.kind]}"] += c.sentences if c.unit == "sentence" else 1
         out["numbers_changed"] = sum(len(c.numbers) for c in self.changes)
