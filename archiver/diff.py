@@ -346,7 +346,7 @@ def _summary(report: DiffReport) -> str:
     parts = []
     for unit in ("paragraph", "sentence"):
         for word in _KINDS.values():
-            n = counts[f"{unit}s_{word}"]
+            n = counts.get(f"{unit}s_{word}", 0)
             if n:
                 parts.append(f"{n} {unit}{'s' if n != 1 else ''} {word}")
     if counts["numbers_changed"]:
