@@ -626,6 +626,32 @@ def test_file_added_to_the_zip_is_named(main: Captured, pkg: Path) -> None:
     assert any(p.startswith("pages/extra.jsonl") for p in probs), probs
 
 
+def test_forged_record_appended_to_the_warc_is_named(main: Captured, pkg: Path) -> None:
+    data = members(pkg)[WARC]
+    index = find_record(data, lambda h: h.get("WARC-Type") == "response")
+    original = record_id_at(data, index)
+    forged_id = original.replace("urn:uuid:", "urn:uuid:f", 1)
+
+    def append(warc: bytes) -> bytes:
+        record = gzip.decompress(gzip_members(warc)[index]).replace(
+            original.encode(), forged_id.encode(), 1
+        )
+        return warc + gzip.compress(record, mtime=0)
+
+    rewrite(pkg, {WARC: append})
+    probs = problem_lines(failed(verify(pkg, main.env)))
+    assert any(forged_id in p and "not in the signed manifest" in p for p in probs), probs
+
+
+def test_a_second_copy_of_a_member_in_the_zip_is_named(main: Captured, pkg: Path) -> None:
+    """Zip readers disagree on which of two same-named members counts: never accept it."""
+    forged = members(pkg)[PAGES].replace(b"Kursk", b"Kursq", 1)
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(pkg, "a") as zf:
+        zf.writestr(PAGES, forged)
+    probs = problem_lines(failed(verify(pkg, main.env)))
+    assert any(p.startswith(PAGES) and "2 times" in p for p in probs), probs
+
+
 def test_datapackage_left_stale_is_caught(main: Captured, pkg: Path) -> None:
     rewrite(pkg, {PAGES: lambda d: d + b"\n"}, fix_datapackage=False)
     out = failed(verify(pkg, main.env))
@@ -707,16 +733,30 @@ def test_nonexistent_path_is_one_line_exit_2(main: Captured, tmp_path: Path) -> 
     assert "nowhere.wacz" in assert_one_line_error(result)
 
 
+@pytest.mark.parametrize("option", ["--tsa-root", "--trust-key"])
+@pytest.mark.parametrize("content", [None, b"junk\n"])
+def test_unusable_anchor_file_is_one_line_exit_2(
+    main: Captured, tmp_path: Path, option: str, content: bytes | None
+) -> None:
+    anchor = tmp_path / "anchor.pem"
+    if content is not None:
+        anchor.write_bytes(content)
+    result = run(["verify", str(main.path), option, str(anchor)], main.env)
+    assert result.returncode == 2
+    line = assert_one_line_error(result)
+    assert "anchor.pem" in line or "#1" in line, line
+
+
 # -- TSA faults during capture, and timestamps added later ---------------------------------
 
 
 def test_every_tsa_failing_still_saves_a_signed_capture_with_loud_warnings(
     faulty: tuple[Captured, Path, dict[str, str]],
 ) -> None:
-    cap, _, urls = faulty
+    cap, pristine, urls = faulty  # the pristine copy: a later test adds a token
     assert cap.path.is_file() and cap.doc["ok"] is True
     assert cap.doc["timestamps"] == 0 and len(cap.doc["signed_by"]) == 64
-    names = members(cap.path)
+    names = members(pristine)
     assert SIG in names and not any(n.endswith(".tsr") for n in names)
     warnings = [line for line in cap.stderr.splitlines() if line.startswith("archiver: warning:")]
     for mode, url in urls.items():
@@ -726,9 +766,9 @@ def test_every_tsa_failing_still_saves_a_signed_capture_with_loud_warnings(
     assert any("no trusted timestamp" in w for w in warnings), warnings
     assert cap.doc["warnings"] == [w.removeprefix("archiver: warning: ") for w in warnings]
     # the capture is intact and signed; it merely has no trusted time
-    result = verify(cap.path, cap.env)
+    result = verify(pristine, cap.env)
     assert result.returncode == 0, result.stdout
-    assert verify(cap.path, cap.env, "--strict").returncode == 1
+    assert verify(pristine, cap.env, "--strict").returncode == 1
 
 
 def test_timestamp_later_adds_a_token_and_changes_nothing_signed(
@@ -773,6 +813,19 @@ def test_timestamp_later_with_no_tsa_answering_leaves_the_package_unchanged(
     assert "unreachable" in result.stderr and "no TSA answered" in result.stderr
     assert "Traceback" not in result.stderr
     assert copy.read_bytes() == pristine.read_bytes()
+
+
+def test_timestamp_refuses_a_package_whose_signature_fails(
+    main: Captured, pkg: Path, tsas: Tsas, tmp_path: Path
+) -> None:
+    rewrite(pkg, {SIG: flip(3)})
+    before = pkg.read_bytes()
+    result = run(
+        ["timestamp", str(pkg), "--archive", str(tmp_path / "a"), "--tsa", tsas.a.url], main.env
+    )
+    assert result.returncode == 2
+    assert "does not verify" in assert_one_line_error(result)
+    assert pkg.read_bytes() == before
 
 
 def test_token_from_a_since_expired_tsa_certificate_verifies_at_the_token_time(
@@ -892,7 +945,15 @@ def test_missing_key_file_given_with_key_is_a_clear_error(
     missing = tmp_path / "no-such-key.pem"
     archive = tmp_path / "archive"
     result = run(
-        ["capture", fixture_server.article_url, "--archive", str(archive), "--key", str(missing)],
+        [
+            "capture",
+            fixture_server.article_url,
+            "--archive",
+            str(archive),
+            "--key",
+            str(missing),
+            "--no-timestamp",
+        ],
         env,
     )
     assert result.returncode == 2
