@@ -372,12 +372,39 @@ def test_every_cdxj_line_points_at_the_record_it_names(article: Package) -> None
         assert rec.h("WARC-Target-URI") in indexed, f"{rec.h('WARC-Target-URI')} not in CDXJ"
 
 
-def test_screenshot_is_a_full_page_png(article: Package) -> None:
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def scroll_height(browser_path: Path, url: str) -> int:
+    """The document's scroll height in our own Chromium at the capture's viewport."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": VIEWPORT_WIDTH, "height": 800})
+            page.goto(url, wait_until="networkidle")
+            height: int = page.evaluate("document.documentElement.scrollHeight")
+            return height
+        finally:
+            browser.close()
+
+
+def test_screenshot_is_a_full_page_png(article: Package, browser_path: Path) -> None:
     shot = article.resource("screenshot")
     assert shot.h("Content-Type") == "image/png"
     width, height = png_size(shot.payload)
     assert width == VIEWPORT_WIDTH
     assert height > 2000, f"{height} px is not the full page (the fixture is > 2000 px tall)"
+    document = scroll_height(browser_path, article.result["final_url"])
+    assert height >= document, f"screenshot {height} px < document scroll height {document} px"
 
 
 def test_dom_record_holds_the_script_inserted_paragraph(article: Package) -> None:
@@ -433,6 +460,17 @@ def test_gzip_responses_are_stored_decoded_with_headers_that_say_so(article: Pac
         assert not rec.payload.startswith(b"\x1f\x8b"), where
     request = article.one("request", article.result["final_url"])
     assert "gzip" in ",".join(request.http_header("Accept-Encoding"))
+
+
+def test_requests_carry_the_browser_user_agent_named_in_warcinfo(article: Package) -> None:
+    (info,) = article.of_type("warcinfo")
+    fields = dict(
+        line.split(": ", 1) for line in info.block.decode("utf-8").splitlines() if ": " in line
+    )
+    agent = fields["http-header-user-agent"]
+    assert "Chrome" in agent and "browser" in fields
+    for req in article.of_type("request"):
+        assert req.http_header("User-Agent") == [agent], req.h("WARC-Target-URI")
 
 
 def test_pages_jsonl(article: Package) -> None:
@@ -493,6 +531,42 @@ def test_two_urls_give_two_json_lines(media_captures: tuple[Run, dict[str, Packa
     ]
     for line in run.err_lines:
         assert line.startswith("archiver: ") and not line.startswith("{"), line
+
+
+def test_one_bad_url_among_several_gives_an_error_line_and_exit_1(
+    fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
+) -> None:
+    good, bad = fixture_server.url("/image.png"), f"http://127.0.0.1:{free_port()}/"
+    run = capture_fails(good, tmp_archive, env, bad)
+    assert run.code == 1, run.err
+    assert "Traceback" not in run.err
+    docs = [json.loads(line) for line in run.out_lines]
+    assert [(d["ok"], d["url"]) for d in docs] == [(True, good), (False, bad)]
+    assert "refused" in docs[1]["error"]
+    assert [p.stem for p in (tmp_archive / "captures").glob("*.wacz")] == [docs[0]["id"]]
+
+
+def test_main_document_redirect_is_recorded_hop_by_hop(
+    fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
+) -> None:
+    moved = fixture_server.url("/moved")
+    run, (result,) = capture_json([moved], tmp_archive, env)
+    assert result["url"] == moved and result["final_url"] == fixture_server.article_url
+    pkg = open_package(Path(result["path"]), result, run)
+    hop = pkg.one("response", moved)
+    assert hop.http_status == 301
+    assert [urlsplit(x).path for x in hop.http_header("Location")] == [site.ARTICLE_PATH]
+    assert pkg.one("response", fixture_server.article_url).http_status == 200
+    prov = json.loads(pkg.one("metadata", f"urn:provenance:{result['final_url']}").payload)
+    assert (prov["requested_url"], prov["final_url"]) == (moved, fixture_server.article_url)
+    assert prov["status"] == 200
+    shown = run_cli(["show", result["id"], "--archive", str(tmp_archive), "--json"], env)
+    entry = json.loads(shown.out)
+    assert (entry["url"], entry["final_url"], entry["status"]) == (
+        moved,
+        fixture_server.article_url,
+        200,
+    )
 
 
 # --- the index -------------------------------------------------------------------------------
