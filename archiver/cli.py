@@ -378,7 +378,8 @@ def timestamp(
     path = _resolve_capture(capture_ref, archive_path)
     added, warnings, sha = proof.add_timestamps(path, config.tsa_urls(tsas), timeout=timeout)
     for warning in warnings:
-        click.echo(f"archiver: warning: {warning}", err=True)
+        if added or not warning.startswith("no trusted timestamp"):
+            click.echo(f"archiver: warning: {warning}", err=True)
     if not added:
         raise ArchiverError("no TSA answered: the capture is unchanged")
     archive.update_package(path, sha)

@@ -101,6 +101,7 @@ def _record(info: RecordInfo) -> dict[str, Any]:
         "id": info.record_id,
         "type": info.type,
         "target_uri": info.target_uri,
+        "date": info.date,
         "offset": info.offset,
         "length": info.length,
         "block_digest": info.block_digest,

@@ -503,6 +503,7 @@ def _records_vs_manifest(
         fields = (
             ("type", rec.type),
             ("target_uri", rec.target_uri),
+            ("date", rec.date),
             ("offset", rec.offset),
             ("length", rec.length),
             ("block_digest", rec.block_digest),
