@@ -153,23 +153,25 @@ def ensure_packages(workdir: Path, size_mb: int, inflate_mb: int) -> tuple[Path,
     return big, bomb
 
 
-def run(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MB, exit code) of one process.
+def run(cmd: list[str]) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS MB, exit code) of one process.
 
     Peak RSS comes from GNU time (``%M``): a child forked from this (large) Python
     process would inherit its high-water mark in ``wait4``'s ru_maxrss.
     """
     start = time.perf_counter()
     proc = subprocess.run(
-        ["/usr/bin/time", "-f", "MAXRSS %M", *cmd],
+        ["/usr/bin/time", "-f", "MAXRSS %M %U %S", *cmd],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
     )
     wall = time.perf_counter() - start
     lines = [ln for ln in proc.stderr.decode().splitlines() if ln.startswith("MAXRSS ")]
-    peak = int(lines[-1].split()[1]) / 1024 if lines else float("nan")
-    return wall, peak, proc.returncode
+    fields = lines[-1].split() if lines else ["", "nan", "nan", "nan"]
+    peak = float(fields[1]) / 1024
+    cpu = float(fields[2]) + float(fields[3])
+    return wall, cpu, peak, proc.returncode
 
 
 def extract_warc(pkg: Path) -> Path:
@@ -198,17 +200,20 @@ def bench(pkg: Path, runs: int) -> dict[str, dict[str, float]]:
         "openssl dgst": ["openssl", "dgst", "-sha256", str(pkg)],
     }
     times: dict[str, list[float]] = {k: [] for k in tools}
+    cpus: dict[str, list[float]] = {k: [] for k in tools}
     peaks: dict[str, float] = dict.fromkeys(tools, 0.0)
     codes: dict[str, int] = {}
     for _ in range(runs):
         for name, cmd in tools.items():
-            wall, peak, code = run(cmd)
+            wall, cpu, peak, code = run(cmd)
             times[name].append(wall)
+            cpus[name].append(cpu)
             peaks[name] = max(peaks[name], peak)
             codes[name] = code
     return {
         name: {
             "median_s": statistics.median(times[name]),
+            "median_cpu_s": statistics.median(cpus[name]),
             "peak_mb": peaks[name],
             "exit": codes[name],
         }
@@ -221,15 +226,18 @@ def report(label: str, pkg: Path, result: dict[str, dict[str, float]]) -> None:
     print(f"\n{label}: {pkg.name}, {size:.0f} MB")
     for name, r in result.items():
         print(
-            f"  {name:16} median {r['median_s']:7.2f} s   peak {r['peak_mb']:6.0f} MB"
+            f"  {name:16} median {r['median_s']:7.2f} s wall {r['median_cpu_s']:7.2f} s CPU"
+            f"   peak {r['peak_mb']:6.0f} MB"
             f"   exit {r['exit']:.0f}"
         )
-    v = result["archiver verify"]["median_s"]
-    print(
-        f"  verify / warcio check = {v / result['warcio check']['median_s']:.2f}x   "
-        f"verify / openssl dgst = {v / result['openssl dgst']['median_s']:.2f}x   "
-        f"verify / sha256sum = {v / result['sha256sum']['median_s']:.2f}x"
-    )
+    for key, what in (("median_s", "wall"), ("median_cpu_s", "CPU")):
+        v = result["archiver verify"][key]
+        ratios = "   ".join(
+            f"verify / {other} = {v / max(result[other][key], 1e-3):.2f}x"
+            for other in ("warcio check", "openssl dgst", "sha256sum")
+        )
+        print(f"  {what:4} {ratios}")
+    print(f"  machine load average: {os.getloadavg()[0]:.1f} (2 cores shared)")
 
 
 def main() -> None:
