@@ -564,3 +564,14 @@ def test_tsa_certificate_expired_since_still_verifies_at_the_token_time(tmp_path
     assert report.exit_code == 0, render_text(report)
     token = report.timestamps[0]
     assert token.chain == "valid" and "expired since" in token.chain_detail
+
+
+def test_backdated_warc_record_is_named(pkg: Path) -> None:
+    rewrite(
+        pkg, {WARC: edit_record(3, lambda r: r.replace(b"WARC-Date: 2026", b"WARC-Date: 2025"))}
+    )
+    report = verify_package(pkg)
+    assert report.exit_code == 1
+    recs = problems(report, "records")
+    assert any("000000000004" in p and "date is '2025" in p for p in recs), recs
+    assert any("timestamp 2026" in p for p in problems(report, "index"))
