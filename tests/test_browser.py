@@ -283,6 +283,39 @@ def test_main_document_404_is_a_capture_with_warning(site: Site, tmp_path: Path)
     assert b"no such page" in _body(next(e for e in load.exchanges if e.is_main_document))
 
 
+def test_consent_overlay_is_flagged(site: Site, tmp_path: Path) -> None:
+    site.write(
+        "consent.html",
+        "<title>News</title><p>story</p>"
+        '<div id="cookie-banner" style="position:fixed;inset:0;background:#fff">'
+        "We use cookies to improve your experience. <button>Accept all</button></div>",
+    )
+    load = load_page(site.url("/consent.html"), workdir=tmp_path, timeout=20)
+    assert "consent wall suspected" in load.warnings
+    site.write("no-consent.html", "<title>News</title><p>story about cookies</p>")
+    load = load_page(site.url("/no-consent.html"), workdir=tmp_path / "2", timeout=20)
+    assert "consent wall suspected" not in load.warnings
+
+
+def test_request_that_never_ends_bounds_readiness(site: Site, tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def hold(h: http.server.BaseHTTPRequestHandler) -> None:
+        release.wait(30)  # answers only when the test is over
+
+    site.routes["/poll"] = hold
+    site.write("polling.html", "<title>Live</title><p>live</p><script>fetch('/poll')</script>")
+    try:
+        load = load_page(site.url("/polling.html"), workdir=tmp_path, timeout=3)
+    finally:
+        release.set()
+    assert load.title == "Live" and load.screenshot_png.startswith(b"\x89PNG")
+    assert "network never went idle within 3 s" in load.warnings
+    assert [(f.url, f.error) for f in load.failed] == [
+        (site.url("/poll"), "no response before the capture ended")
+    ]
+
+
 def test_pdf_main_document_is_recorded(site: Site, tmp_path: Path) -> None:
     pdf = (
         b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
