@@ -7,7 +7,6 @@ package is renamed into place by ``package.write_wacz``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import platform
 import shutil
@@ -19,15 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import SOFTWARE, __version__, browser, extract, package, proof
 from .archive import Archive, IndexEntry, text_sha256, token_time
-from .errors import UsageError
 from .model import PageLoad, RecordInfo
 from .signing import fingerprint
+from .urls import validate_url
 from .warc import WarcRecorder
 
 Progress = Callable[[str], None]
@@ -90,56 +88,6 @@ class CaptureResult:
             "article": self.article,
             "warnings": list(self.warnings),
         }
-
-
-def validate_url(url: str) -> str:
-    """Return ``url`` if a browser can load it over HTTP(S); UsageError otherwise."""
-    text = url.strip()
-    if not text:
-        raise UsageError("empty URL: give an http:// or https:// address")
-    if any(ch.isspace() for ch in text):
-        raise UsageError(f"malformed URL {url!r}: it contains spaces")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise UsageError(f"malformed URL {url!r}: {exc}") from None
-    scheme = parts.scheme.lower()
-    if not scheme:
-        raise UsageError(f"malformed URL {url!r}: no scheme; did you mean http://{text} ?")
-    if scheme not in ("http", "https"):
-        raise UsageError(
-            f"unsupported URL scheme '{scheme}:' in {url!r}: archiver captures http and https pages"
-        )
-    host = parts.hostname
-    if not host:
-        raise UsageError(f"malformed URL {url!r}: no host name")
-    if not _valid_host(host):
-        raise UsageError(f"malformed URL {url!r}: {host!r} is not a valid host name")
-    if port == 0:
-        raise UsageError(f"malformed URL {url!r}: port 0 is not a valid port")
-    path = parts.path or "/"
-    return urlunsplit((scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    labels = ascii_host.rstrip(".").split(".")
-    return all(
-        0 < len(label) <= 63
-        and all(c.isalnum() or c in "-_" for c in label)
-        and not label.startswith("-")
-        and not label.endswith("-")
-        for label in labels
-    )
 
 
 def _iso(ts: datetime) -> str:
@@ -228,7 +176,7 @@ def capture(
     archive.add(entry)
     return CaptureResult(
         id=capture_id,
-        path=dest,
+        path=dest.resolve(),
         url=load.requested_url,
         final_url=load.final_url,
         status=load.main_status,

@@ -112,8 +112,9 @@ def capture(
     as_json: bool,
 ) -> None:
     """Capture each URL into its own signed WACZ package in the archive."""
-    from .capture import CaptureOptions, validate_url
+    from .capture import CaptureOptions
     from .capture import capture as do_capture
+    from .urls import validate_url
 
     for url in urls:  # bad URLs fail before anything starts
         validate_url(url)
@@ -275,7 +276,9 @@ def history(url: str, archive_path: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON lines, one capture each.")
 def list_cmd(archive_path: str | None, url: str | None, as_json: bool) -> None:
     """List the captures in the archive, oldest first."""
-    entries = _archive(archive_path).list(url=url)
+    from .urls import lookup_form
+
+    entries = _archive(archive_path).list(url=lookup_form(url) if url else None)
     for entry in entries:
         if as_json:
             _emit_json(entry.to_json(), "index-entry.schema.json")

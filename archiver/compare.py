@@ -18,6 +18,7 @@ from .diff import DiffReport, diff_documents
 from .diff_history import HistoryReport, build_history
 from .errors import ArchiveError, PackageError
 from .package import WaczReader, sha256_file
+from .urls import lookup_form
 from .verify import verify_package
 from .verify_report import VerifyReport
 
@@ -88,7 +89,7 @@ def diff_refs(
 
 def diff_latest(archive: Archive, url: str, *, ignore: Sequence[str] = ()) -> DiffReport:
     """Diff the latest two captures of ``url`` (older first)."""
-    entries = archive.list(url=url)
+    entries = archive.list(url=lookup_form(url))
     if len(entries) < 2:
         found = "no capture" if not entries else "only one capture"
         raise ArchiveError(f"{found} of {url} in {archive.root}: a diff needs two")
@@ -98,7 +99,7 @@ def diff_latest(archive: Archive, url: str, *, ignore: Sequence[str] = ()) -> Di
 
 def history(archive: Archive, url: str, *, ignore: Sequence[str] = ()) -> HistoryReport:
     """Every capture of ``url`` in time order, each compared with the one before."""
-    entries = archive.list(url=url)
+    entries = archive.list(url=lookup_form(url))
     if not entries:
         raise ArchiveError(f"no capture of {url} in {archive.root}")
     steps = [load_side(archive.package_path(e.id))[::-1] for e in entries]
