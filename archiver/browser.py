@@ -22,11 +22,11 @@ import shutil
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from playwright.async_api import (
@@ -44,6 +44,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, FailedRequest, Headers, PageLoad
 
+T = TypeVar("T")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 NO_BROWSER = (
     "no Chromium or Chrome found: install it with 'apt-get install chromium', "
@@ -62,6 +63,7 @@ BROWSER_ARGS = (
     "--disable-features=IsolateOrigins,site-per-process",
 )
 QUIET_S = 0.5  # no request in flight for this long = network idle
+STEP_GRACE_S = 5.0  # bound for quick page steps (scroll to top, title, DOM queries)
 QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once already
 _BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
 # Documents Chromium shows in a built-in viewer instead of handing the body to the page.
@@ -870,6 +872,7 @@ async def _load(
                 downloads=downloads,
                 ready=result,
                 bodies=bodies,
+                timeout=timeout,
             )
         finally:
             if recorder is not None:
@@ -879,9 +882,38 @@ async def _load(
             await browser.close()
 
 
+class _Steps:
+    """Runs page steps each bounded in time; failures become warnings, not errors.
+
+    Once one step times out the page is taken as stuck (e.g. a script in an endless
+    loop): later steps get only a short bound so the capture still ends promptly.
+    """
+
+    STUCK_BOUND_S = 1.0
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.warnings = warnings
+        self.stuck = False
+
+    async def run(
+        self, work: Coroutine[Any, Any, T], seconds: float, what: str, *, quiet: bool = False
+    ) -> T | None:
+        bound = min(seconds, self.STUCK_BOUND_S) if self.stuck else seconds
+        try:
+            return await asyncio.wait_for(work, bound)
+        except TimeoutError:
+            self.stuck = True
+            if not quiet:
+                self.warnings.append(f"{what} did not finish within {bound:.0f} s")
+        except PlaywrightError as err:
+            if not quiet:
+                self.warnings.append(f"{what} failed: {str(err).strip().splitlines()[0]}")
+        return None
+
+
 @dataclass
 class _Ready:
-    warnings: list[str]
+    steps: _Steps  # carries the warnings so far, and whether the page is stuck
     downloaded: bool
 
 
@@ -897,6 +929,7 @@ async def _ready(
     """Navigate and wait for readiness: load, idle, scroll pass, idle, back to top."""
     deadline = time.monotonic() + timeout
     warnings: list[str] = []
+    steps = _Steps(warnings)
     progress("loading")
     try:
         await page.goto(url, wait_until="commit", timeout=timeout * 1000.0)
@@ -905,7 +938,7 @@ async def _ready(
     except PlaywrightError as err:
         if "Download is starting" in str(err) or downloads:
             clock.lap("navigate")
-            return _Ready(warnings, downloaded=True)
+            return _Ready(steps, downloaded=True)
         raise _capture_error(url, str(err)) from err
     clock.lap("navigate")
     remaining = max(0.0, deadline - time.monotonic())
@@ -918,22 +951,19 @@ async def _ready(
     idle = await recorder.wait_idle(deadline)
     clock.lap("idle")
     progress("scrolling")
-    try:
-        wall_deadline = time.time() * 1000.0 + max(0.0, deadline - time.monotonic()) * 1000.0
-        await page.evaluate(SCROLL_SCRIPT, [200, wall_deadline])
-    except PlaywrightError:
-        warnings.append("scroll pass failed: the page navigated or closed during it")
+    left = max(0.0, deadline - time.monotonic())
+    scroll = page.evaluate(SCROLL_SCRIPT, [200, time.time() * 1000.0 + left * 1000.0])
+    await steps.run(scroll, left + STEP_GRACE_S, "scroll pass")
     clock.lap("scroll")
     progress("waiting for network idle")
     recorder.touch()  # lazy loads the last scroll step started may not have reported yet
     idle = await recorder.wait_idle(deadline, quiet=QUIET_AFTER_SCROLL_S) and idle
-    if not idle:
+    if not idle and recorder.inflight:
         warnings.append(f"network never went idle within {timeout:g} s")
     clock.lap("idle_after_scroll")
-    with contextlib.suppress(PlaywrightError):
-        await page.evaluate(SCROLL_TOP_SCRIPT)
+    await steps.run(page.evaluate(SCROLL_TOP_SCRIPT), STEP_GRACE_S, "scroll back to top")
     clock.lap("scroll_top")
-    return _Ready(warnings, downloaded=bool(downloads))
+    return _Ready(steps, downloaded=bool(downloads))
 
 
 async def _finish(
@@ -951,31 +981,26 @@ async def _finish(
     downloads: list[Download],
     ready: _Ready,
     bodies: Path,
+    timeout: float,
 ) -> PageLoad:
     """Screenshot, DOM, bodies, main document facts: assemble the PageLoad."""
-    warnings = list(ready.warnings)
+    warnings, steps = ready.steps.warnings, ready.steps
+    limit = max(timeout, 10.0)  # each step's own bound: a stuck page must not hang us
     screenshot, dom, title, consent = b"", "", "", False
     if not ready.downloaded:
         progress("screenshot")
-        try:
-            screenshot = await page.screenshot(full_page=True, type="png")
-        except PlaywrightError as err:
-            warnings.append(f"no screenshot: {str(err).splitlines()[0]}")
+        shot = page.screenshot(full_page=True, type="png", timeout=limit * 1000.0)
+        screenshot = await steps.run(shot, limit + STEP_GRACE_S, "screenshot") or b""
         clock.lap("screenshot")
         progress("saving page")
-        try:
-            dom = await page.content()
-            title = await page.title()
-            consent = bool(await page.evaluate(CONSENT_SCRIPT))
-        except PlaywrightError as err:
-            warnings.append(f"no rendered DOM: {str(err).splitlines()[0]}")
+        dom = await steps.run(page.content(), limit, "rendered DOM") or ""
+        title = await steps.run(page.title(), STEP_GRACE_S, "title", quiet=True) or ""
+        consent = bool(
+            await steps.run(page.evaluate(CONSENT_SCRIPT), STEP_GRACE_S, "consent", quiet=True)
+        )
         clock.lap("dom")
-    try:
-        user_agent = str(await page.evaluate("navigator.userAgent"))
-    except PlaywrightError:
-        user_agent = ""
     progress("saving bodies")
-    await recorder.settle()
+    await _Steps(warnings).run(recorder.settle(), limit, "reading response bodies")
     exchanges, failed, main_id = recorder.exchanges(main_frame)
     await recorder.add_unseen(exchanges, failed)
     for download in downloads:
@@ -987,8 +1012,7 @@ async def _finish(
     main = exchanges[main_index]
     main = Exchange(**{**main.__dict__, "is_main_document": True})
     exchanges[main_index] = main
-    if not user_agent:
-        user_agent = next((v for k, v in main.request_headers if k.lower() == "user-agent"), "")
+    user_agent = next((v for k, v in main.request_headers if k.lower() == "user-agent"), "")
     if main.status >= 400:
         warnings.insert(0, f"HTTP {main.status}")
     if consent:
