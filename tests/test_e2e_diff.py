@@ -568,6 +568,7 @@ def test_html_report_shows_the_changes_in_chromium(
     source = _render(site, "number-changed", report_file)
     wall_file = tmp_path / "wall.html"
     _render(site, "consent-wall", wall_file)
+    reason = diff_variant(site, "consent-wall")["b"]["extraction"]["reason"]
 
     links = _Links()
     links.feed(source)
@@ -585,6 +586,7 @@ def test_html_report_shows_the_changes_in_chromium(
             shown = page.inner_text("body")
             for needle in ("75,000", "7,500", site.ids["original"], site.ids["number-changed"]):
                 assert needle in shown, needle
+            assert "[-75,000-]" in shown and "{+7,500+}" in shown, "marks that print in B/W"
             for media in ("screen", "print"):
                 page.emulate_media(media=media)
                 deleted = page.eval_on_selector_all(
@@ -607,9 +609,12 @@ def test_html_report_shows_the_changes_in_chromium(
 
             page.goto(wall_file.as_uri())
             wall = page.inner_text("body")
-            assert "extraction failed" in wall.lower() or "failed:" in wall
+            assert "extraction failed" in wall and reason in wall
             assert site.ids["consent-wall"] in wall
-            assert page.eval_on_selector_all("del", "els => els.length") <= 1  # legend only
+            marked = page.eval_on_selector_all(
+                "del, ins", "els => els.filter(e => !e.closest('.note')).length"
+            )
+            assert marked == 0, "a failed extraction must not be drawn as deleted text"
         finally:
             browser.close()
     assert all(u.startswith(("file:", "data:")) for u in requested), requested
