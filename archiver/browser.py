@@ -340,6 +340,8 @@ class _Recorder:
             post = b"".join(
                 base64.b64decode(e.get("bytes", "")) for e in request["postDataEntries"]
             )
+        elif request.get("hasPostData"):
+            self._spawn(self._fetch_post_data(req, len(req.hops)))
         wall = ev.get("wallTime") or time.time()
         req.hops.append(
             _Hop(
@@ -357,6 +359,19 @@ class _Recorder:
             req.stream_state = "pending"
             req.stream_task = self._spawn(self._start_stream(req, early=True))
         self.touch()
+
+    async def _fetch_post_data(self, req: _Request, index: int) -> None:
+        """A large request body is not inlined in the event: ask for it."""
+        try:
+            result = await self.session.send(
+                "Network.getRequestPostData", {"requestId": req.request_id}
+            )
+        except PlaywrightError:
+            return
+        raw = str(result.get("postData", ""))
+        data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode("utf-8")
+        if index < len(req.hops):
+            req.hops[index].post_data = data
 
     def _on_requestWillBeSentExtraInfo(self, ev: dict[str, Any]) -> None:
         req = self.requests.get(ev["requestId"])

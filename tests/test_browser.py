@@ -121,6 +121,7 @@ RICH_PAGE = f"""<!doctype html>
 fetch('/api/data.json').then(r => r.json()).then(d => document.title += ' ' + d.n);
 const x = new XMLHttpRequest(); x.open('GET', '/api/xhr.txt'); x.send();
 fetch('/echo', {{method: 'POST', body: 'posted-body'}});
+fetch('/echo-big', {{method: 'POST', body: new Blob(['p'.repeat(300000)])}});
 fetch('/big.bin').then(r => r.arrayBuffer());
 fetch('/gz.txt').then(r => r.text());
 new Worker('/worker.js');
@@ -212,6 +213,8 @@ def test_subresources_of_every_kind_are_recorded(rich: PageLoad, site: Site) -> 
     post = _one(rich, "/echo", site)
     assert post.method == "POST" and post.request_body == b"posted-body"
     assert _body(post) == b"posted-body"
+    big_post = _one(rich, "/echo-big", site)  # too big to travel inside the CDP event
+    assert big_post.request_body == b"p" * 300_000 and _body(big_post) == b"p" * 300_000
     assert _body(_one(rich, "/style.css", site)).startswith(b"body {")
     assert _one(rich, "/small.svg", site).status == 200  # the 1x candidate of the srcset
 
@@ -327,6 +330,22 @@ def test_pdf_main_document_is_recorded(site: Site, tmp_path: Path) -> None:
     assert main.is_main_document
     assert load.main_status == 200 and load.main_mime_type == "application/pdf"
     assert _body(main) == pdf
+
+
+def test_download_main_document_is_recorded(site: Site, tmp_path: Path) -> None:
+    data = b"PK\x03\x04" + random.Random(3).randbytes(5000)
+
+    def attachment(h: http.server.BaseHTTPRequestHandler) -> None:
+        disposition = ("Content-Disposition", "attachment; filename=data.zip")
+        reply(h, 200, data, "application/zip", [disposition])
+
+    site.routes["/data.zip"] = attachment
+    load = load_page(site.url("/data.zip"), workdir=tmp_path, timeout=20)
+    main = _one(load, "/data.zip", site)
+    assert main.is_main_document and load.main_mime_type == "application/zip"
+    assert _body(main) == data
+    assert load.screenshot_png == b"" and load.dom_html == ""
+    assert "the browser downloaded application/zip: no screenshot" in load.warnings
 
 
 def test_https_main_document_keeps_its_certificate(tmp_path: Path) -> None:
