@@ -193,6 +193,8 @@ def test_redirect_hop_is_its_own_exchange(rich: PageLoad, site: Site) -> None:
     hop = _one(rich, "/start", site)
     assert hop.is_redirect and hop.status == 301 and hop.body_path is None
     assert _header(hop.response_headers, "Location") == ["/rich.html"]
+    for name in ("User-Agent", "Accept", "Host", "Sec-Fetch-Mode", "Upgrade-Insecure-Requests"):
+        assert _header(hop.request_headers, name) == _header(site.seen_headers["/start"], name)
     main = _one(rich, "/rich.html", site)
     assert main.is_main_document and not main.is_redirect
     assert rich.requested_url == site.url("/start")
@@ -253,8 +255,13 @@ def test_request_headers_are_what_the_browser_sent(rich: PageLoad, site: Site) -
     sent = site.seen_headers["/rich.html"]
     assert _header(ex.request_headers, "User-Agent") == [rich.user_agent]
     assert "HeadlessChrome" in rich.user_agent or "Chrome" in rich.user_agent
-    for name in ("User-Agent", "Accept", "Accept-Encoding", "Host"):
+    for name in ("User-Agent", "Accept", "Accept-Encoding", "Host", "Sec-Fetch-Site"):
         assert _header(ex.request_headers, name) == _header(sent, name), name
+    css = _one(rich, "/style.css", site)
+    assert _header(css.request_headers, "Referer") == [site.url("/rich.html")]
+    assert _header(css.request_headers, "Accept") == _header(
+        site.seen_headers["/style.css"], "Accept"
+    )
 
 
 def test_large_body_streams_intact(rich: PageLoad, site: Site) -> None:
