@@ -572,6 +572,11 @@ def _gap_text(gap: float | None) -> str:
         return ""
     if gap >= 0:
         return f", {_duration(gap)} after the claimed capture end (capturing machine's clock)"
+    if gap > -1:  # a genTime given to the second is truncated: not a sign of a wrong clock
+        return (
+            ", in the same second as the claimed capture end (capturing machine's clock; "
+            "the TSA gives its time to the second)"
+        )
     return (
         f", {_duration(gap)} BEFORE the claimed capture end: the capturing machine's clock "
         "was ahead, or the claimed time is false"
