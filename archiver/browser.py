@@ -328,6 +328,8 @@ class _Recorder:
         if req is None:
             req = _Request(rid, ev.get("frameId", ""), ev.get("type", "Other"))
             self.requests[rid] = req
+        elif not req.hops:  # an ExtraInfo event came first
+            req.frame_id, req.resource_type = ev.get("frameId", ""), ev.get("type", "Other")
         redirect = ev.get("redirectResponse")
         if redirect is not None and req.hops:
             hop = req.hops[-1]
@@ -577,7 +579,8 @@ class _Recorder:
         context.on("requestfailed", self._pw_failed)
 
     def _pw_request(self, request: Request) -> None:
-        self.inflight.add(f"pw:{id(request)}")
+        if request.resource_type != "eventsource":  # a stream never ends: not "in flight"
+            self.inflight.add(f"pw:{id(request)}")
         self.touch()
 
     def _pw_finished(self, request: Request) -> None:
