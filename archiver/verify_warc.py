@@ -262,20 +262,44 @@ def _scan(
     offload: Callable[[Job], None],
     tap: Callable[[bytes], object] | None,
 ) -> int:
+    batch: list[Job] = []  # one queue hand-off per chunk read, not one per hash update
+    try:
+        return _loop(stream, on_record, chunk, tap, batch, offload)
+    finally:
+        if batch:
+            offload(partial(_run_jobs, tuple(batch)))
+
+
+def _run_jobs(jobs: tuple[Job, ...]) -> None:
+    for job in jobs:
+        job()
+
+
+def _loop(
+    stream: IO[bytes],
+    on_record: Callable[[ScannedRecord], None],
+    chunk: int,
+    tap: Callable[[bytes], object] | None,
+    batch: list[Job],
+    offload: Callable[[Job], None],
+) -> int:
     pos = 0  # compressed bytes fully accounted for (start of the current member)
     member_used = 0
     inflater = zlib.decompressobj(31)
-    parser = _RecordParser(0, offload)
+    parser = _RecordParser(0, batch.append)
     started = False  # current member has received input
     pending = b""
     flush = False  # the inflater may hold more output than max_length let out
     while True:
+        if batch:
+            offload(partial(_run_jobs, tuple(batch)))
+            batch.clear()
         if not pending and not flush:
             pending = stream.read(chunk)
             if not pending:
                 break
             if tap is not None:
-                offload(partial(tap, pending))
+                batch.append(partial(tap, pending))
         try:
             out = inflater.decompress(pending, chunk)
         except zlib.error as err:
@@ -310,7 +334,7 @@ def _scan(
             pos += member_used
             member_used = 0
             inflater = zlib.decompressobj(31)
-            parser = _RecordParser(pos, offload)
+            parser = _RecordParser(pos, batch.append)
             started = False
     if started or parser.head:
         raise WarcFormatError(f"truncated: the gzip member at offset {pos} ends early")
