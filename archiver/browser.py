@@ -68,6 +68,7 @@ QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once 
 _BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
 # Documents Chromium shows in a built-in viewer instead of handing the body to the page.
 _VIEWER_TYPES = {"application/pdf", "application/x-pdf"}
+_FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
 
 # Scrolls down by viewport steps, giving lazy loaders (loading=lazy, IntersectionObserver)
@@ -1007,7 +1008,10 @@ async def _finish(
     screenshot, dom, title, consent = b"", "", "", False
     if not ready.downloaded:
         progress("screenshot")
-        shot = page.screenshot(full_page=True, type="png", timeout=limit * 1000.0)
+        # Full-page screenshots hang on non-HTML documents (an SVG file): shoot the viewport.
+        kind = await steps.run(page.evaluate("document.contentType"), STEP_GRACE_S, "", quiet=True)
+        full = kind in _FULL_PAGE_TYPES
+        shot = page.screenshot(full_page=full, type="png", timeout=limit * 1000.0)
         screenshot = await steps.run(shot, limit + STEP_GRACE_S, "screenshot") or b""
         clock.lap("screenshot")
         progress("saving page")

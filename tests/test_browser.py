@@ -326,6 +326,36 @@ def test_request_that_never_ends_bounds_readiness(site: Site, tmp_path: Path) ->
     ]
 
 
+def test_event_stream_does_not_hold_readiness(site: Site, tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def events(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.end_headers()
+        h.wfile.write(b"data: hello\n\n")
+        h.wfile.flush()
+        release.wait(30)
+
+    site.routes["/events"] = events
+    site.write("live.html", "<title>Live</title><script>new EventSource('/events')</script>")
+    try:
+        load = load_page(site.url("/live.html"), workdir=tmp_path, timeout=8)
+    finally:
+        release.set()
+    assert load.title == "Live"
+    assert not [w for w in load.warnings if "idle" in w]
+
+
+def test_image_main_document_is_recorded(site: Site, tmp_path: Path) -> None:
+    site.write("picture.svg", SVG)
+    load = load_page(site.url("/picture.svg"), workdir=tmp_path, timeout=20)
+    main = _one(load, "/picture.svg", site)
+    assert main.is_main_document and load.main_mime_type == "image/svg+xml"
+    assert _body(main) == SVG.encode()
+    assert load.screenshot_png.startswith(b"\x89PNG")
+
+
 def test_pdf_main_document_is_recorded(site: Site, tmp_path: Path) -> None:
     pdf = (
         b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
