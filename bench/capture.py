@@ -127,6 +127,26 @@ def commands(url: str, archive: Path) -> dict[str, list[str]]:
     }
 
 
+def _report(times: dict[str, dict[str, list[float]]], runs: int) -> None:
+    print(f"median wall time over {runs} runs (s), each variant in its own process")
+    head = ("page", "capture", "load_page", "bare", "cap/bare", "lp/bare")
+    print("{:40} {:>8} {:>9} {:>6} {:>8} {:>7}".format(*head))
+    totals = {v: 0.0 for v in VARIANTS}
+    for label, by_variant in times.items():
+        med = {v: statistics.median(by_variant[v]) for v in VARIANTS}
+        for v in VARIANTS:
+            totals[v] += med[v]
+        print(
+            f"{label[:40]:40} {med['capture']:8.2f} {med['load_page']:9.2f} {med['bare']:6.2f}"
+            f" {med['capture'] / med['bare']:8.2f} {med['load_page'] / med['bare']:7.2f}"
+        )
+    cap, lp, bare = totals["capture"], totals["load_page"], totals["bare"]
+    print(
+        f"{'all pages (sum of medians)':40} {cap:8.2f} {lp:9.2f} {bare:6.2f}"
+        f" {cap / bare:8.2f} {lp / bare:7.2f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, help="folder of <name>/source.html")
@@ -163,24 +183,8 @@ def main() -> int:
                 for variant in order:
                     elapsed, _, _ = run(cmds[variant], env)
                     times[label][variant].append(elapsed)
-        print(f"median wall time over {opts.runs} runs (s), each variant in its own process")
-        head = ("page", "capture", "load_page", "bare", "cap/bare", "lp/bare")
-        print("{:40} {:>8} {:>9} {:>6} {:>8} {:>7}".format(*head))
-        totals = {v: 0.0 for v in VARIANTS}
-        for label, by_variant in times.items():
-            med = {v: statistics.median(by_variant[v]) for v in VARIANTS}
-            for v in VARIANTS:
-                totals[v] += med[v]
-            print(
-                f"{label[:40]:40} {med['capture']:8.2f} {med['load_page']:9.2f} {med['bare']:6.2f}"
-                f" {med['capture'] / med['bare']:8.2f} {med['load_page'] / med['bare']:7.2f}"
-            )
-        cap, lp, bare = totals["capture"], totals["load_page"], totals["bare"]
-        print(
-            f"{'all pages (sum of medians)':40} {cap:8.2f} {lp:9.2f} {bare:6.2f}"
-            f" {cap / bare:8.2f} {lp / bare:7.2f}"
-        )
-
+        if opts.runs > 0:
+            _report(times, opts.runs)
         heavy = srv.url(f"/heavy/{opts.heavy_mb}mb.html?parts=3")
         print(f"\npeak RSS loading {heavy} (MiB): python process / whole tree, and wall time")
         cmds = commands(heavy, Path(tmp) / "archive")
