@@ -243,7 +243,8 @@ class _Verifier:
         try:
             self.manifest = parse_manifest(data)
         except SchemaError as err:
-            self.checks["files"].fail(MANIFEST, f"cannot be used: {err}")
+            reason = str(err).removeprefix(MANIFEST).strip()
+            self.checks["files"].fail(MANIFEST, f"cannot be used: {reason}")
             return
         cap = self.manifest["capture"]
         self.report.capture = {
@@ -425,7 +426,8 @@ class _Verifier:
         roots = [*self.tsa_roots, *timestamps.system_roots()]
         claimed = _parse_time((self.report.capture or {}).get("ended"))
         chained = 0
-        for n, name in enumerate(names):
+        for name in names:
+            n = int(name.rsplit(".", 2)[-2])  # provenance/manifest.json.sig.<n>.tsr
             check = Check(
                 f"timestamp-{n}", f"7 timestamp token {name.rsplit('/', 1)[-1]}", "integrity"
             )

@@ -575,3 +575,12 @@ def test_backdated_warc_record_is_named(pkg: Path) -> None:
     recs = problems(report, "records")
     assert any("000000000004" in p and "date is '2025" in p for p in recs), recs
     assert any("timestamp 2026" in p for p in problems(report, "index"))
+
+
+def test_a_removed_token_leaves_the_other_named_by_its_own_number(built: Built, pkg: Path) -> None:
+    """Tokens are not signed (they are added later), so dropping one is allowed."""
+    rewrite(pkg, {TSR0: lambda _: None})
+    report = verify_package(pkg, tsa_roots=built.roots)
+    assert report.exit_code == 0, render_text(report)
+    assert [t.file for t in report.timestamps] == ["provenance/manifest.json.sig.1.tsr"]
+    assert report.check("timestamp-1").status == "passed"
