@@ -50,7 +50,9 @@ from .errors import SchemaError, TimestampError, UsageError
 from .manifest import parse_manifest
 from .verify_cdxj import check_cdxj
 from .verify_keys import trusted_fingerprints
-from .verify_report import Check, Status, TokenInfo, VerifyReport, render_text
+from .verify_records import check_records
+from .verify_report import Check, Status, VerifyReport, render_text
+from .verify_tokens import check_tokens
 from .verify_warc import CHUNK, ScannedRecord, WarcFormatError, scan_warc
 from .verify_zip import (
     CDXJ,
@@ -322,26 +324,7 @@ class _Verifier:
         if WARC not in self.by_name:
             check.skip(f"{WARC} is missing")
             return
-        for rec in scanned:
-            for problem in rec.problems:
-                check.fail(rec.label(), problem)
-            if rec.block_digest is None:
-                check.fail(rec.label(), "has no WARC-Block-Digest")
-            elif rec.block_ok is not True:
-                check.fail(rec.label(), "block digest does not match its WARC-Block-Digest header")
-            if rec.payload_digest is not None and rec.payload_ok is not True:
-                check.fail(
-                    rec.label(), "payload digest does not match its WARC-Payload-Digest header"
-                )
-        if warc_error:
-            check.fail(WARC, warc_error + "; records after that point were not checked")
-        if self.manifest is not None:
-            _records_vs_manifest(check, self.manifest, scanned, complete=warc_error is None)
-        n = len(scanned)
-        check.settle(
-            f"{n} records: every block and payload digest matches its header and the "
-            "signed manifest"
-        )
+        check_records(check, scanned, warc_error, self.manifest)
 
     # -- 4 index ------------------------------------------------------------------------
 
@@ -416,170 +399,12 @@ class _Verifier:
     # -- 7 tokens --------------------------------------------------------------------
 
     def _tokens(self, signature: bytes | None) -> None:
-        names = token_names(list(self.by_name))
-        trust = Check("tsa-trust", "7 trusted time", "trust")
-        if not names:
-            trust.skip(
-                "no timestamp token: nothing proves when this was signed (the capture "
-                "times in the manifest come from the capturing machine's clock)"
-            )
-        roots = [*self.tsa_roots, *timestamps.system_roots()]
-        claimed = _parse_time((self.report.capture or {}).get("ended"))
-        chained = 0
-        for name in names:
-            n = int(name.rsplit(".", 2)[-2])  # provenance/manifest.json.sig.<n>.tsr
-            check = Check(
-                f"timestamp-{n}", f"7 timestamp token {name.rsplit('/', 1)[-1]}", "integrity"
-            )
-            self.report.checks.append(check)
-            tsr = self._small(name)
-            token = TokenInfo(file=name)
-            self.report.timestamps.append(token)
-            if tsr is None or signature is None:
-                check.skip("token or signature unreadable")
-                continue
-            result = _check_token(tsr, signature, roots, self.now)
-            token.tsa = result.tsa_name
-            token.time = _iso(result.gen_time)
-            if result.gen_time and claimed:
-                token.gap_seconds = (result.gen_time - claimed).total_seconds()
-            token.intact = result.integrity_ok and result.timestamping_eku
-            integrity = [p for p in result.problems if not _is_trust_problem(p)]
-            for problem in integrity:
-                check.fail(name, problem)
-            if not token.intact and not check.problems:
-                check.fail(name, "token is not intact")
-            if result.chain_valid and token.intact:
-                token.chain = "valid"
-                token.chain_detail = f"chain valid at the token's time {token.time}"
-                if result.expired_since:
-                    token.chain_detail += " (the TSA certificate has expired since: expected)"
-                chained += 1
-            else:
-                token.chain = "invalid" if self.tsa_roots else "not established"
-                reasons = [p for p in result.problems if _is_trust_problem(p)]
-                token.chain_detail = reasons[0] if reasons else "token not intact"
-            check.settle(
-                f"the signature existed no later than {token.time}, says {token.tsa}"
-                + _gap_text(token.gap_seconds)
-                + (
-                    "; chain valid at that time"
-                    if token.chain == "valid"
-                    else "; TSA chain NOT established: " + token.chain_detail
-                )
-            )
-        self.report.checks.append(trust)
-        if not names:
-            return
-        if chained:
-            trust.settle(
-                f"{chained} of {len(names)} tokens chain to a root you trust, valid at the "
-                "token's own time"
-            )
-        elif self.tsa_roots:
-            for token in self.report.timestamps:
-                trust.fail(token.file, token.chain_detail)
-            trust.settle("")
-        else:
-            trust.skip(
-                "NO token chains to a trusted root (system/certifi store); give the TSA's "
-                "root with --tsa-root to establish trusted time"
-            )
-
-
-def _records_vs_manifest(
-    check: Check, manifest: dict[str, Any], scanned: list[ScannedRecord], *, complete: bool
-) -> None:
-    """Each scanned record against the signed list: fields, added and removed records."""
-    listed = {r["id"]: r for r in manifest["records"]}
-    seen: set[str] = set()
-    for rec in scanned:
-        rid = rec.record_id or ""
-        entry = listed.get(rid)
-        if entry is None:
-            check.fail(rec.label(), "is not in the signed manifest (record added?)")
-            continue
-        if rid in seen:
-            check.fail(rec.label(), "appears twice in the WARC")
-        seen.add(rid)
-        fields = (
-            ("type", rec.type),
-            ("target_uri", rec.target_uri),
-            ("date", rec.date),
-            ("offset", rec.offset),
-            ("length", rec.length),
-            ("block_digest", rec.block_digest),
-            ("payload_digest", rec.payload_digest),
+        tokens = [(name, self._small(name)) for name in token_names(list(self.by_name))]
+        check_tokens(
+            self.report,
+            tokens,
+            signature,
+            tsa_roots=self.tsa_roots,
+            claimed_end=(self.report.capture or {}).get("ended"),
+            now=self.now,
         )
-        for key, value in fields:
-            if entry[key] != value:
-                check.fail(
-                    rec.label(),
-                    f"{key.replace('_', ' ')} is {value!r} but the signed manifest says "
-                    f"{entry[key]!r}",
-                )
-    if complete:
-        for rid, entry in listed.items():
-            if rid not in seen:
-                check.fail(
-                    f"record {rid} ({entry['type']} {entry['target_uri']})",
-                    f"is listed in the signed manifest at offset {entry['offset']} but is "
-                    f"missing from {WARC} (record removed?)",
-                )
-
-
-def _check_token(
-    tsr: bytes, signature: bytes, roots: list[bytes], now: datetime
-) -> timestamps.TokenCheck:
-    try:
-        return timestamps.check_token(tsr, signature, roots=roots, now=now)
-    except Exception:  # untrusted bytes through a Rust parser: any error means malformed
-        result = timestamps.TokenCheck()
-        result.problems.append("the timestamp token is malformed")
-        return result
-
-
-def _is_trust_problem(problem: str) -> bool:
-    return problem.startswith(("trust not established", "TSA chain not valid")) or (
-        "was not valid at the token's time" in problem
-    )
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
-
-
-def _duration(seconds: float) -> str:
-    s = round(abs(seconds))
-    if s < 120:
-        return f"{s} s"
-    if s < 7200:
-        return f"{s // 60} min {s % 60} s"
-    if s < 2 * 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} days {s % 86400 // 3600} h"
-
-
-def _gap_text(gap: float | None) -> str:
-    if gap is None:
-        return ""
-    if gap >= 0:
-        return f", {_duration(gap)} after the claimed capture end (capturing machine's clock)"
-    if gap > -1:  # a genTime given to the second is truncated: not a sign of a wrong clock
-        return (
-            ", in the same second as the claimed capture end (capturing machine's clock; "
-            "the TSA gives its time to the second)"
-        )
-    return (
-        f", {_duration(gap)} BEFORE the claimed capture end: the capturing machine's clock "
-        "was ahead, or the claimed time is false"
-    )

@@ -1,0 +1,154 @@
+"""Check 7: each RFC 3161 token over the signature, and whether any gives trusted time.
+
+Per token (integrity): granted, imprint = sha256(manifest.json.sig), the TSA's CMS
+signature holds with the certificate the token carries, that certificate has a
+critical timeStamping EKU (``timestamps.check_token`` does the work). Trust: the TSA
+chain is valid at the token's own genTime against the given roots plus the
+certifi/system store; "trusted time" passes when at least one token chains, fails
+when you gave TSA roots and none matches, and is "not checked" otherwise. Each token
+line gives the TSA time and its gap to the manifest's claimed capture end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from . import timestamps
+from .verify_report import Check, TokenInfo, VerifyReport
+
+
+def check_tokens(
+    report: VerifyReport,
+    tokens: Sequence[tuple[str, bytes | None]],
+    signature: bytes | None,
+    *,
+    tsa_roots: Sequence[bytes],
+    claimed_end: Any,
+    now: datetime,
+) -> None:
+    """Append one check per (zip name, token bytes or None) and the trusted-time check."""
+    names = [name for name, _ in tokens]
+    trust = Check("tsa-trust", "7 trusted time", "trust")
+    if not names:
+        trust.skip(
+            "no timestamp token: nothing proves when this was signed (the capture "
+            "times in the manifest come from the capturing machine's clock)"
+        )
+    roots = [*tsa_roots, *timestamps.system_roots()]
+    claimed = _parse_time(claimed_end)
+    chained = 0
+    for name, tsr in tokens:
+        n = int(name.rsplit(".", 2)[-2])  # provenance/manifest.json.sig.<n>.tsr
+        check = Check(f"timestamp-{n}", f"7 timestamp token {name.rsplit('/', 1)[-1]}", "integrity")
+        report.checks.append(check)
+        token = TokenInfo(file=name)
+        report.timestamps.append(token)
+        if tsr is None or signature is None:
+            check.skip("token or signature unreadable")
+            continue
+        result = _check_token(tsr, signature, roots, now)
+        token.tsa = result.tsa_name
+        token.time = _iso(result.gen_time)
+        if result.gen_time and claimed:
+            token.gap_seconds = (result.gen_time - claimed).total_seconds()
+        token.intact = result.integrity_ok and result.timestamping_eku
+        integrity = [p for p in result.problems if not _is_trust_problem(p)]
+        for problem in integrity:
+            check.fail(name, problem)
+        if not token.intact and not check.problems:
+            check.fail(name, "token is not intact")
+        if result.chain_valid and token.intact:
+            token.chain = "valid"
+            token.chain_detail = f"chain valid at the token's time {token.time}"
+            if result.expired_since:
+                token.chain_detail += " (the TSA certificate has expired since: expected)"
+            chained += 1
+        else:
+            token.chain = "invalid" if tsa_roots else "not established"
+            reasons = [p for p in result.problems if _is_trust_problem(p)]
+            token.chain_detail = reasons[0] if reasons else "token not intact"
+        check.settle(
+            f"the signature existed no later than {token.time}, says {token.tsa}"
+            + _gap_text(token.gap_seconds)
+            + (
+                "; chain valid at that time"
+                if token.chain == "valid"
+                else "; TSA chain NOT established: " + token.chain_detail
+            )
+        )
+    report.checks.append(trust)
+    if not names:
+        return
+    if chained:
+        trust.settle(
+            f"{chained} of {len(names)} tokens chain to a root you trust, valid at the "
+            "token's own time"
+        )
+    elif tsa_roots:
+        for token in report.timestamps:
+            trust.fail(token.file, token.chain_detail)
+        trust.settle("")
+    else:
+        trust.skip(
+            "NO token chains to a trusted root (system/certifi store); give the TSA's "
+            "root with --tsa-root to establish trusted time"
+        )
+
+
+def _check_token(
+    tsr: bytes, signature: bytes, roots: list[bytes], now: datetime
+) -> timestamps.TokenCheck:
+    try:
+        return timestamps.check_token(tsr, signature, roots=roots, now=now)
+    except Exception:  # untrusted bytes through a Rust parser: any error means malformed
+        result = timestamps.TokenCheck()
+        result.problems.append("the timestamp token is malformed")
+        return result
+
+
+def _is_trust_problem(problem: str) -> bool:
+    return problem.startswith(("trust not established", "TSA chain not valid")) or (
+        "was not valid at the token's time" in problem
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def _duration(seconds: float) -> str:
+    s = round(abs(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min {s % 60} s"
+    if s < 2 * 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} days {s % 86400 // 3600} h"
+
+
+def _gap_text(gap: float | None) -> str:
+    if gap is None:
+        return ""
+    if gap >= 0:
+        return f", {_duration(gap)} after the claimed capture end (capturing machine's clock)"
+    if gap > -1:  # a genTime given to the second is truncated: not a sign of a wrong clock
+        return (
+            ", in the same second as the claimed capture end (capturing machine's clock; "
+            "the TSA gives its time to the second)"
+        )
+    return (
+        f", {_duration(gap)} BEFORE the claimed capture end: the capturing machine's clock "
+        "was ahead, or the claimed time is false"
+    )
