@@ -80,7 +80,8 @@ class TokenCheck:
     signer_subject: str | None = None
     signer_not_after: datetime | None = None
     expired_since: bool = False  # signer certificate expired after genTime, before ``now``
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # integrity: the token itself is wrong
+    trust_problems: list[str] = field(default_factory=list)  # its TSA is not shown trustworthy
 
     @property
     def integrity_ok(self) -> bool:
@@ -143,10 +144,8 @@ def request_token(tsa_url: str, data: bytes, *, timeout: float) -> bytes:
     query, nonce = build_query(data)
     tsr = post_query(tsa_url, query, timeout=timeout)
     result = check_token(tsr, data, roots=(), nonce=nonce)
-    if not result.parsed or not result.granted or result.problems:
-        problems = [p for p in result.problems if not p.startswith("trust not established")]
-        if problems:
-            raise TimestampError(f"TSA {tsa_url}: {problems[0]}")
+    if result.problems:
+        raise TimestampError(f"TSA {tsa_url}: {result.problems[0]}")
     return tsr
 
 
@@ -250,17 +249,17 @@ def check_token(
         clock = now or datetime.now(UTC)
         result.expired_since = result.gen_time <= signer.not_valid_after_utc < clock
         if not signer.not_valid_before_utc <= result.gen_time <= signer.not_valid_after_utc:
-            result.problems.append("TSA certificate was not valid at the token's time")
+            result.trust_problems.append("TSA certificate was not valid at the token's time")
 
     if not roots:
-        result.problems.append("trust not established: no trusted TSA roots given")
+        result.trust_problems.append("trust not established: no trusted TSA roots given")
         return result
     anchors = [c.public_bytes(Encoding.DER) for c in load_certificates(roots)]
     try:
         _rust_verify.pkcs7_verify(token, result.gen_time, anchors)
     except ValueError as err:
         result.chain_valid = False
-        result.problems.append(f"TSA chain not valid at {_iso(result.gen_time)}: {_why(err)}")
+        result.trust_problems.append(f"TSA chain not valid at {_iso(result.gen_time)}: {_why(err)}")
     else:
         result.chain_valid = True
     return result

@@ -54,8 +54,7 @@ def check_tokens(
         if result.gen_time and claimed:
             token.gap_seconds = (result.gen_time - claimed).total_seconds()
         token.intact = result.integrity_ok and result.timestamping_eku
-        integrity = [p for p in result.problems if not _is_trust_problem(p)]
-        for problem in integrity:
+        for problem in result.problems:
             check.fail(name, problem)
         if not token.intact and not check.problems:
             check.fail(name, "token is not intact")
@@ -67,7 +66,7 @@ def check_tokens(
             chained += 1
         else:
             token.chain = "invalid" if tsa_roots else "not established"
-            reasons = [p for p in result.problems if _is_trust_problem(p)]
+            reasons = result.trust_problems
             token.chain_detail = reasons[0] if reasons else "token not intact"
         check.settle(
             f"the signature existed no later than {token.time}, says {token.tsa}"
@@ -106,12 +105,6 @@ def _check_token(
         result = timestamps.TokenCheck()
         result.problems.append("the timestamp token is malformed")
         return result
-
-
-def _is_trust_problem(problem: str) -> bool:
-    return problem.startswith(("trust not established", "TSA chain not valid")) or (
-        "was not valid at the token's time" in problem
-    )
 
 
 def _parse_time(value: Any) -> datetime | None:
