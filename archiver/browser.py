@@ -68,6 +68,7 @@ QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once 
 _BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
 # Documents Chromium shows in a built-in viewer instead of handing the body to the page.
 _VIEWER_TYPES = {"application/pdf", "application/x-pdf"}
+_PAUSED_TYPES = ("Document", "Fetch", "XHR", "Script", "Other")
 _FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
 
@@ -527,15 +528,23 @@ class _Recorder:
         target.write_bytes(data)
         req.body_size = len(data)
 
-    async def intercept_documents(self) -> None:
-        """Pause documents at the response stage so a PDF's own bytes can be read.
+    async def intercept_responses(self) -> None:
+        """Pause responses at the headers stage, before their body reaches the page.
 
-        Chromium shows a PDF in its viewer: Network.getResponseBody then returns the
-        viewer's wrapper page, not the file. Fetch.getResponseBody returns the file.
+        Two reasons. Streaming: a body is handed over chunk by chunk only from the moment
+        Network.streamResourceContent is processed; what arrived before comes back in one
+        message. Holding the response until streaming is on keeps that message empty, so
+        memory stays flat however fast and large the body is. PDFs: Chromium shows them in
+        its viewer and Network.getResponseBody returns the viewer's wrapper page, while
+        Fetch.getResponseBody returns the file. Images, fonts and stylesheets are not
+        paused: Chromium does not stream them and keeps them for getResponseBody.
         """
         self.session.on("Fetch.requestPaused", self._on_paused)
-        pattern = {"urlPattern": "*", "resourceType": "Document", "requestStage": "Response"}
-        await self.session.send("Fetch.enable", {"patterns": [pattern]})
+        patterns = [
+            {"urlPattern": "*", "resourceType": kind, "requestStage": "Response"}
+            for kind in _PAUSED_TYPES
+        ]
+        await self.session.send("Fetch.enable", {"patterns": patterns})
 
     def _on_paused(self, ev: dict[str, Any]) -> None:
         self._spawn(self._paused(ev))
@@ -549,22 +558,37 @@ class _Recorder:
             )
             mime = ctype.partition(";")[0].strip().lower()
             status = int(ev.get("responseStatusCode") or 0)
-            network_id = ev.get("networkId")
+            network_id = str(ev.get("networkId") or "")
             if mime in _VIEWER_TYPES and 200 <= status < 300 and network_id:
-                result = await self.session.send(
-                    "Fetch.getResponseBody", {"requestId": ev["requestId"]}
-                )
-                raw = result.get("body", "")
-                data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode()
-                safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(network_id))
-                path = self.bodies / f"{safe}.document"
-                path.write_bytes(data)
-                self.document_bodies[str(network_id)] = path
+                await self._read_document(ev["requestId"], network_id)
+            elif (
+                network_id in self.requests
+                and ev.get("resourceType") != "Document"  # known to the page only once shown
+                and not 300 <= status < 400
+            ):
+                await self._ensure_streaming(self.requests[network_id])
         except PlaywrightError as err:
             self.warnings.append(f"body of {ev.get('request', {}).get('url')} not read: {err}")
         finally:
             with contextlib.suppress(PlaywrightError):
                 await self.session.send("Fetch.continueRequest", {"requestId": ev["requestId"]})
+
+    async def _ensure_streaming(self, req: _Request) -> None:
+        if req.stream_task is not None and not req.stream_task.done():
+            await asyncio.wait([req.stream_task], timeout=STEP_GRACE_S)
+        if req.stream_state == "none":
+            req.stream_state = "pending"
+            req.stream_task = self._spawn(self._start_stream(req))
+            await asyncio.wait([req.stream_task], timeout=STEP_GRACE_S)
+
+    async def _read_document(self, fetch_id: str, network_id: str) -> None:
+        result = await self.session.send("Fetch.getResponseBody", {"requestId": fetch_id})
+        raw = result.get("body", "")
+        data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode()
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", network_id)
+        path = self.bodies / f"{safe}.document"
+        path.write_bytes(data)
+        self.document_bodies[network_id] = path
 
     # requests outside the page target (dedicated workers) ---------------------------------
 
@@ -867,7 +891,7 @@ async def _load(
                 "Network.enable",
                 {"maxResourceBufferSize": 64 * 2**20, "maxTotalBufferSize": 256 * 2**20},
             )
-            await recorder.intercept_documents()
+            await recorder.intercept_responses()
             tree = await session.send("Page.getFrameTree")
             main_frame = str(tree["frameTree"]["frame"]["id"])
             downloads: list[Download] = []
