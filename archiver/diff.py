@@ -4,15 +4,20 @@ Steps (all deterministic, no time limits, see docs in ``DiffReport.settings``):
 
 1. Each side: article text -> paragraphs (blank lines) -> display text (markup and
    whitespace runs removed) -> ``--ignore`` patterns removed -> sentences.
-2. Sentences are aligned on their matching keys (``diff_text.norm``: case, whitespace,
-   markup, typographic quotes/dashes folded) by ``diff_align.align``.
-3. Unmatched sentences are explained, in this order: whole paragraphs deleted in one
-   place and inserted with identical keys elsewhere are one paragraph *move*; then single
-   sentences likewise are sentence moves; then, between the same two aligned neighbours,
-   a deleted and an inserted sentence whose word sets are similar (Dice >= 0.5) are one
-   *changed* sentence with word-level segments (so is a lone short line of at most 3
-   words replaced by another in place); what remains is inserted or deleted (a whole
-   paragraph as one paragraph item).
+2. Paragraphs are aligned on their sentences' matching keys (``diff_text.norm``: case,
+   whitespace, markup, typographic quotes/dashes folded) by ``diff_align.align``; an
+   unmatched paragraph identical to an unmatched one on the other side is one paragraph
+   *move* (so the moved paragraphs are the fewest that explain a reorder). Sentences of
+   the other paragraphs are aligned within each gap between matched paragraphs.
+3. Unmatched sentences are explained, in this order: a sentence deleted in one place and
+   inserted with the same key elsewhere is a sentence move; between the same two aligned
+   neighbours, a deleted and an inserted sentence whose word sets are similar (Dice >=
+   0.5) are one *changed* sentence with word-level segments (so is a lone short line of
+   at most 3 words replaced by another in place, and a sentence that is another with one
+   run of words added, as when a sentence is added after one without end punctuation);
+   then, anywhere in the document, a deleted and an inserted sentence of 4 words or more
+   with Dice >= 2/3 are one *move* that also carries word-level segments (moved and
+   edited); what remains is inserted or deleted (a whole paragraph as one paragraph item).
 4. Headline, byline, dates and site name are compared apart from the body.
 """
 
@@ -23,17 +28,20 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from . import __version__
-from .diff_align import align
-from .diff_pairing import THRESHOLD, pair_similar
+from .diff_align import MAX_EXACT, align
+from .diff_pairing import CANDIDATES_PER_KEY, THRESHOLD, pair_extended, pair_similar
 from .diff_text import NORMALISATION, clean, collapse, norm, paragraphs, sentences, word_keys
 from .diff_words import NumberChange, Segment, word_diff
 from .errors import UsageError
 from .schema import schema_id
 
-ALGORITHM = "archiver-diff/1"
+ALGORITHM = "archiver-diff/2"
+MOVE_THRESHOLD = Fraction(2, 3)
+MOVE_MIN_WORDS = 4
 METADATA_FIELDS = ("title", "byline", "published", "modified", "site_name")
 FIELD_LABELS = {
     "title": "headline",
@@ -98,7 +106,8 @@ class Change:
 
     Consecutive sentences inserted, deleted or moved together are one item: ``sentences``
     says how many, ``a``/``b`` locate the first, and ``old``/``new`` join them (with a blank
-    line where a paragraph ends).
+    line where a paragraph ends). A sentence moved and edited on the way is a ``move`` with
+    word-level ``segments`` and ``numbers``, never joined with its neighbours.
     """
 
     kind: str
@@ -280,12 +289,21 @@ def settings(ignore: Sequence[str]) -> dict[str, Any]:
         "normalisation": list(NORMALISATION),
         "units": "paragraphs split on blank lines; sentences on . ! ? and ellipses "
         "followed by space, except after abbreviations and initials",
-        "alignment": "patience anchors on unique sentences, exact Myers LCS in gaps",
+        "alignment": "paragraphs, then sentences in the gaps between matched paragraphs: "
+        "patience anchors on unique keys, exact Myers LCS in gaps of at most "
+        f"{MAX_EXACT} (len_a * len_b) cells, larger anchorless gaps cut into equal blocks",
         "tokens": "numbers with inner punctuation, words, single punctuation marks",
         "similarity": {
             "measure": "dice on sets of word and number keys",
             "threshold": THRESHOLD,
             "short_replacement": "one line of <= 3 words replacing one in place is a change",
+            "extension": "a sentence that is another with one run of words added, in place, "
+            "is a change",
+            "moved_and_changed": {
+                "threshold": float(MOVE_THRESHOLD),
+                "min_words": MOVE_MIN_WORDS,
+            },
+            "candidates_per_key": CANDIDATES_PER_KEY,
         },
     }
 
@@ -383,16 +401,15 @@ def _body(
     paras_a: Sequence[Sequence[str]], paras_b: Sequence[Sequence[str]]
 ) -> tuple[tuple[Change, ...], tuple[Row, ...]]:
     ua, ub = _flatten(paras_a), _flatten(paras_b)
-    pairs = align([u.key for u in ua], [u.key for u in ub])
+    pairs = _align_two_levels(ua, ub)
     matched_a = {i for i, _ in pairs}
     matched_b = {j for _, j in pairs}
     for i, u in enumerate(ua):
-        if i not in matched_a:
+        if i not in matched_a and u.status == "equal":
             u.status = "delete"
     for j, u in enumerate(ub):
-        if j not in matched_b:
+        if j not in matched_b and u.status == "equal":
             u.status = "insert"
-    _paragraph_moves(ua, ub)
     _sentence_moves(ua, ub)
     # Regions: unmatched runs between the same two aligned neighbours.
     bounds = [(-1, -1), *pairs, (len(ua), len(ub))]
@@ -405,10 +422,43 @@ def _body(
             found = pair_similar(keys_a, keys_b)
             if not found and len(dels) == len(ins) == 1 and max(map(len, keys_a + keys_b)) <= 3:
                 found = [(0, 0)]  # a short line replaced in place: Dice is too coarse there
+            paired_a = {i for i, _ in found}
+            paired_b = {j for _, j in found}
+            rest_a = [i for i in range(len(dels)) if i not in paired_a]
+            rest_b = [j for j in range(len(ins)) if j not in paired_b]
+            if rest_a and rest_b:
+                # One line left on each side is in place: a single word may be extended.
+                least = 1 if len(rest_a) == len(rest_b) == 1 else 2
+                more = pair_extended(
+                    [keys_a[i] for i in rest_a], [keys_b[j] for j in rest_b], min_keys=least
+                )
+                found += [(rest_a[i], rest_b[j]) for i, j in more]
             for i, j in found:
                 ua[dels[i]].status = ub[ins[j]].status = "change"
                 ua[dels[i]].partner, ub[ins[j]].partner = ins[j], dels[i]
+    _moved_changes(ua, ub)
     return _collect(ua, ub, bounds)
+
+
+def _moved_changes(ua: list[_Unit], ub: list[_Unit]) -> None:
+    """A sentence deleted here and inserted elsewhere, edited on the way, is one move.
+
+    Left-over deletes and inserts anywhere in the document pair when their word sets are
+    similar at ``MOVE_THRESHOLD`` (stricter than in place) and hold ``MOVE_MIN_WORDS``
+    word keys at least; such a move carries word-level segments.
+    """
+    dels = [n for n, u in enumerate(ua) if u.status == "delete"]
+    ins = [n for n, u in enumerate(ub) if u.status == "insert"]
+    if not dels or not ins:
+        return
+    keys_a = [word_keys(ua[n].text) for n in dels]
+    keys_b = [word_keys(ub[n].text) for n in ins]
+    for i, j in pair_similar(keys_a, keys_b, threshold=MOVE_THRESHOLD):
+        if min(len(set(keys_a[i])), len(set(keys_b[j]))) < MOVE_MIN_WORDS:
+            continue
+        x, y = dels[i], ins[j]
+        ua[x].status = ub[y].status = "mchange"
+        ua[x].partner, ub[y].partner = y, x
 
 
 def _para_groups(units: list[_Unit]) -> dict[int, list[int]]:
@@ -418,21 +468,44 @@ def _para_groups(units: list[_Unit]) -> dict[int, list[int]]:
     return groups
 
 
-def _paragraph_moves(ua: list[_Unit], ub: list[_Unit]) -> None:
-    """A paragraph wholly deleted here and inserted identically there is one move."""
-    waiting: dict[tuple[str, ...], list[list[int]]] = defaultdict(list)
-    for members in _para_groups(ua).values():
-        if all(ua[n].status == "delete" for n in members):
-            waiting[tuple(ua[n].key for n in members)].append(members)
-    for members in _para_groups(ub).values():
-        if not all(ub[n].status == "insert" for n in members):
-            continue
-        queue = waiting.get(tuple(ub[n].key for n in members))
+def _align_two_levels(ua: list[_Unit], ub: list[_Unit]) -> list[tuple[int, int]]:
+    """Align whole paragraphs first, then sentences between matched paragraphs.
+
+    Paragraphs match on their sentence keys. An unmatched paragraph with the same keys as
+    an unmatched one on the other side is one paragraph move (taken in reading order), so
+    the moved set is the paragraphs left out of the paragraph alignment: the fewest that
+    explain the reorder. Sentences of the other unmatched paragraphs are aligned within
+    each gap between two matched paragraphs. Returns matched sentence pairs.
+    """
+    groups_a = list(_para_groups(ua).values())
+    groups_b = list(_para_groups(ub).values())
+    keys_a = [tuple(ua[n].key for n in g) for g in groups_a]
+    keys_b = [tuple(ub[n].key for n in g) for g in groups_b]
+    para_pairs = align(keys_a, keys_b)
+    matched_a = {p for p, _ in para_pairs}
+    matched_b = {q for _, q in para_pairs}
+    waiting: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for p, key in enumerate(keys_a):
+        if p not in matched_a:
+            waiting[key].append(p)
+    for q, key in enumerate(keys_b):
+        queue = waiting.get(key) if q not in matched_b else None
         if queue:
-            source = queue.pop(0)
-            for x, y in zip(source, members, strict=True):
+            p = queue.pop(0)
+            for x, y in zip(groups_a[p], groups_b[q], strict=True):
                 ua[x].status = ub[y].status = "pmove"
                 ua[x].partner, ub[y].partner = y, x
+    pairs: list[tuple[int, int]] = []
+    bounds = [(-1, -1), *para_pairs, (len(groups_a), len(groups_b))]
+    for (p0, q0), (p1, q1) in itertools.pairwise(bounds):
+        gap_a = [n for p in range(p0 + 1, p1) for n in groups_a[p] if ua[n].status == "equal"]
+        gap_b = [n for q in range(q0 + 1, q1) for n in groups_b[q] if ub[n].status == "equal"]
+        if gap_a and gap_b:
+            found = align([ua[n].key for n in gap_a], [ub[n].key for n in gap_b])
+            pairs += [(gap_a[i], gap_b[j]) for i, j in found]
+        if p1 < len(groups_a):
+            pairs += zip(groups_a[p1], groups_b[q1], strict=True)
+    return pairs
 
 
 def _sentence_moves(ua: list[_Unit], ub: list[_Unit]) -> None:
@@ -523,7 +596,7 @@ def _collect(
                 segs["b", y] = tuple(s for s in segments if s.op != "delete")
                 changes.append(
                     Change(
-                        "change",
+                        "move" if u.status == "mchange" else "change",
                         "sentence",
                         ua[x].text,
                         ub[y].text,
@@ -561,6 +634,8 @@ def _merge_runs(changes: list[Change], ua: list[_Unit], ub: list[_Unit]) -> list
             and c.unit == prev.unit == "sentence"
             and c.kind == prev.kind
             and c.kind in ("insert", "delete", "move")
+            and not c.segments
+            and not prev.segments
             and all(
                 (p is None) == (e is None) and (p is None or e is None or p == e + 1)
                 for p, e in zip(pos, ends, strict=True)
@@ -593,7 +668,7 @@ def _loc(u: _Unit) -> Loc:
 
 
 def _mark(u: _Unit, segs: tuple[Segment, ...]) -> Mark:
-    status = "move" if u.status == "pmove" else u.status
+    status = "move" if u.status in ("pmove", "mchange") else u.status
     return Mark(status, u.text, u.para, u.change, segs)
 
 

@@ -5,14 +5,22 @@ once on each side become anchors, and the longest increasing subsequence of thos
 anchors (in order on both sides) is kept; the gaps between anchors are aligned the same
 way, recursively. A gap with no unique common key is aligned by Myers' O(ND) shortest
 edit script on the keys common to both sides of that gap (an exact LCS, never cut
-short). No time limits, no size cut-offs: the same input always gives the same pairs.
+short), when the gap's size (length on one side times length on the other) is at most
+``MAX_EXACT``. A larger gap with no unique key (a rewrite in a tiny vocabulary, where
+Myers is quadratic) is first cut into k blocks of equal share on both sides, block t
+aligned with block t, so the work per gap is bounded by its size, not by its edit
+distance. No time limits: the same input always gives the same pairs.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Hashable, Sequence
+
+MAX_EXACT = 10_000
+"""Largest gap (len_a * len_b) without a unique common key that is aligned exactly."""
 
 
 def align(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[tuple[int, int]]:
@@ -33,7 +41,17 @@ def align(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[tuple[int, int]]
             continue
         anchors = _unique_anchors(a, b, alo, ahi, blo, bhi)
         if not anchors:
-            pairs.extend(_myers(a, b, alo, ahi, blo, bhi))
+            size = (ahi - alo) * (bhi - blo)
+            if size <= MAX_EXACT:
+                pairs.extend(_myers(a, b, alo, ahi, blo, bhi))
+                continue
+            # Bounded work: cut both sides into k blocks of the same share and align block
+            # t of one with block t of the other (each one gets anchors or Myers again).
+            k = math.isqrt(-(-size // MAX_EXACT) - 1) + 1  # ceil(sqrt(size / MAX_EXACT))
+            cuts_a = [alo + (ahi - alo) * t // k for t in range(k + 1)]
+            cuts_b = [blo + (bhi - blo) * t // k for t in range(k + 1)]
+            for t in range(k):
+                work.append((cuts_a[t], cuts_a[t + 1], cuts_b[t], cuts_b[t + 1]))
             continue
         prev_a, prev_b = alo, blo
         for i, j in anchors:

@@ -105,8 +105,9 @@ def _change_lines(change: Change, style: _Style) -> list[str]:
         head = f"+ inserted {unit}  B {_where(change.b)}"
         body = style.inserted(change.new or "")
     else:
-        head = f"> moved {unit}  A {_where(change.a)} -> B {_where(change.b)}"
-        body = change.new or ""
+        edited = " and changed" if change.segments else ""
+        head = f"> moved{edited} {unit}  A {_where(change.a)} -> B {_where(change.b)}"
+        body = style.segments(change.segments) if change.segments else change.new or ""
     lines = [style.wrap(_BOLD, head), f"    {body}"]
     lines += [f"    number: {n.label()}" for n in change.numbers]
     return lines
@@ -204,7 +205,8 @@ def _html_mark(mark: Mark, report: DiffReport, side: str, first: bool = True) ->
     if change is not None:
         where = f"to B {_where(change.b)}" if side == "a" else f"from A {_where(change.a)}"
     label = f'<span class="mk">[moved {_e(where)}]</span> ' if first else ""
-    return f'<span class="move">{label}{_e(mark.text)}</span>'
+    text = _html_segments(mark.segments) if mark.segments else _e(mark.text)
+    return f'<span class="move">{label}{text}</span>'
 
 
 def _html_cell(marks: Sequence[Mark], report: DiffReport, side: str) -> str:

@@ -456,3 +456,125 @@ def test_history_steps_in_order_with_failed_capture_in_between() -> None:
     assert data["steps"][1]["summary"] == "extraction failed: consent wall suspected"
     text = render_history_text(history, color=False)
     assert "c3" in text and "[-75,000-]{+7,500+}" in text and "compared with c1" in text
+
+
+# --- cases fixed after the corpus benchmark (bench/diff_quality.py) ---------------------
+
+ADDED = "Officials declined to comment on the figures on Thursday."
+
+
+def test_sentence_added_after_a_colon_is_an_insertion_inside_the_sentence() -> None:
+    # The splitter does not break after "we will:", so the two become one sentence.
+    a = doc([*BASE, "We set three goals. Specifically, we will:"])
+    b = doc([*BASE, f"We set three goals. Specifically, we will: {ADDED}"])
+    report = diff_documents(a, b)
+    item = only_change(report)
+    assert (item["kind"], item["unit"]) == ("change", "sentence")
+    inserted = [s["text"] for s in item["segments"] if s["op"] == "insert"]
+    assert inserted == [f" {ADDED}"]
+    assert [s for s in item["segments"] if s["op"] == "delete"] == []
+
+
+def test_sentence_appended_to_a_line_without_end_punctuation_is_a_change() -> None:
+    a = doc(["08.04.2015 12:46", *BASE])
+    b = doc([f"08.04.2015 12:46 {ADDED}", *BASE])
+    item = only_change(diff_documents(a, b))
+    assert item["kind"] == "change"
+    assert item["old"] == "08.04.2015 12:46"
+    assert item["numbers"] == []  # no number changed: text was only added
+
+
+def test_sentence_removed_from_a_line_without_end_punctuation_is_a_change() -> None:
+    a = doc([*BASE, f"We set three goals. Specifically, we will: {ADDED}"])
+    b = doc([*BASE, "We set three goals. Specifically, we will:"])
+    item = only_change(diff_documents(a, b))
+    deleted = [s["text"] for s in item["segments"] if s["op"] == "delete"]
+    assert (item["kind"], deleted) == ("change", [f" {ADDED}"])
+
+
+def test_unrelated_sentences_in_place_stay_a_delete_and_an_insert() -> None:
+    a = doc([*BASE, "The bridge reopened in March after repairs."])
+    b = doc([*BASE, "Snow is expected across the region tonight, forecasters say."])
+    kinds = sorted(c["kind"] for c in diff_documents(a, b).to_json()["changes"])
+    assert kinds == ["delete", "insert"]
+
+
+def test_sentence_moved_and_edited_is_one_move_with_word_changes() -> None:
+    new = edited(0, " Turnout rose 7.5% on last year.", "")
+    new[3] = new[3] + " Turnout rose 9.5% on last year."
+    report = diff_documents(doc(BASE), doc(new))
+    item = only_change(report)
+    assert (item["kind"], item["unit"]) == ("move", "sentence")
+    assert item["a"] == {"paragraph": 0, "sentence": 1}
+    assert item["b"] == {"paragraph": 3, "sentence": 2}
+    assert item["numbers"] == [{"old": "7.5%", "new": "9.5%"}]
+    assert report.summary == "1 sentence moved, 1 number changed"
+    text = render_text(report, color=False)
+    assert "> moved and changed sentence" in text
+    assert "Turnout rose [-7.5%-]{+9.5%+} on last year." in text
+    page = render_html(report)
+    assert '<span class="move">' in page and "9.5%" in page and "<del>" in page
+
+
+def test_moved_and_edited_sentence_is_not_merged_with_a_neighbouring_move() -> None:
+    a = doc([*BASE, "Roads will close at noon on Friday. Buses will run every ten minutes."])
+    b = doc(["Roads will close at noon on Saturday. Buses will run every ten minutes.", *BASE])
+    changes = diff_documents(a, b).to_json()["changes"]
+    # Either order of the two items; the edited one keeps its word-level segments.
+    edited_moves = [c for c in changes if c["kind"] == "move" and c["segments"]]
+    assert len(edited_moves) == 1 and "Saturday" in edited_moves[0]["new"]
+    assert all(c["kind"] == "move" for c in changes)
+
+
+def test_short_sentences_elsewhere_do_not_pair_as_moved_changes() -> None:
+    a = doc([*BASE, "See more."])
+    b = doc(["See less.", *BASE])
+    kinds = sorted(c["kind"] for c in diff_documents(a, b).to_json()["changes"])
+    assert kinds == ["delete", "insert"]
+
+
+def test_paragraph_moved_with_a_sentence_repeated_elsewhere_is_one_paragraph_move() -> None:
+    cited = "Samus destroyed the mining facilities. She left the planet. [1]"
+    a = doc([BASE[0], cited, BASE[1], BASE[2], "Notes follow here. [1]", BASE[3]])
+    b = doc([BASE[0], BASE[1], BASE[2], "Notes follow here. [1]", cited, BASE[3]])
+    item = only_change(diff_documents(a, b))
+    assert (item["kind"], item["unit"], item["new"]) == ("move", "paragraph", cited)
+
+
+def test_long_paragraph_moved_past_two_short_ones_is_the_one_move() -> None:
+    # The fewest moved paragraphs that explain the new order: the long one.
+    long = "One fact here. Two facts here. Three facts here. Four facts here. Five facts."
+    a = doc([BASE[0], long, "Short one.", "Short two.", BASE[3]])
+    b = doc([BASE[0], "Short one.", "Short two.", long, BASE[3]])
+    item = only_change(diff_documents(a, b))
+    assert (item["kind"], item["unit"], item["new"]) == ("move", "paragraph", long)
+
+
+def test_long_rewrite_in_a_tiny_vocabulary_still_gives_an_exact_edit_script() -> None:
+    # No unique word to anchor on: alignment works in bounded blocks, and the segments
+    # must still rebuild both sentences exactly.
+    words_a = [("yes", "no", "the", "a")[(n * 7 + n // 3) % 4] for n in range(20000)]
+    words_b = [("yes", "no", "the", "a")[(n * 5 + n // 7) % 4] for n in range(20000)]
+    old, new = " ".join(words_a) + ".", " ".join(words_b) + "."
+    item = only_change(diff_documents(doc([old]), doc([new])))
+    assert item["kind"] == "change"
+    segs = item["segments"]
+    assert "".join(s["text"] for s in segs if s["op"] != "insert") == old
+    assert "".join(s["text"] for s in segs if s["op"] != "delete") == new
+    assert any(s["op"] == "equal" for s in segs)
+
+
+def test_many_sentences_rewritten_in_a_tiny_vocabulary_is_deterministic_and_valid() -> None:
+    vocab = ["alpha", "beta", "gamma", "delta", "eps", "zeta"]
+
+    def para(seed: int) -> str:
+        return " ".join(
+            " ".join(vocab[(seed * 31 + k * 7 + w * 3) % 6] for w in range(6)).capitalize() + "."
+            for k in range(5)
+        )
+
+    a = doc([para(n) for n in range(600)])
+    b = doc([para(n * 7 + 1) for n in range(600)])
+    first = json.dumps(diff_documents(a, b).to_json(), sort_keys=True)
+    assert first == json.dumps(diff_documents(a, b).to_json(), sort_keys=True)
+    validate(json.loads(first), "diff.schema.json")
