@@ -342,27 +342,29 @@ def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 def move_ok(got: list[Item], a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Every item is a paragraph move, and the moved set is a smallest explanation."""
+    """Every item is a paragraph move, and the moved set is a smallest explanation.
+
+    The moved paragraphs are taken at the places the report gives (a page may repeat a
+    paragraph); paragraphs found on one side only, or more often on one side than on the
+    other (extractor drift), are left out.
+    """
     if not got or any(it.get("kind") != "move" or it.get("unit") != "paragraph" for it in got):
         return False
     pa, pb = para_keys(a), para_keys(b)
     both = set(pa) & set(pb)
-    pa = [p for p in pa if p in both]
-    pb = [p for p in pb if p in both]
-    moved = Counter(norm(it["new"]) for it in got)
-    least = len(pa) - _lcs(pa, pb)
+    moved_a = {it["a"]["paragraph"] for it in got}
+    moved_b = {it["b"]["paragraph"] for it in got}
+    rest_a = [p for k, p in enumerate(pa) if p in both and k not in moved_a]
+    rest_b = [p for k, p in enumerate(pb) if p in both and k not in moved_b]
+    common_a = [p for p in pa if p in both]
+    common_b = [p for p in pb if p in both]
 
-    def without(seq: list[str]) -> list[str]:
-        left = Counter(moved)
-        out = []
-        for p in seq:
-            if left[p] > 0:
-                left[p] -= 1
-            else:
-                out.append(p)
-        return out
+    def shared(x: list[str], y: list[str]) -> int:
+        return sum((Counter(x) & Counter(y)).values())
 
-    return sum(moved.values()) == least and without(pa) == without(pb)
+    # Left in place, the rest keeps its order (with drift: up to paragraphs on one side).
+    least = shared(common_a, common_b) - _lcs(common_a, common_b)
+    return len(got) == least and _lcs(rest_a, rest_b) == shared(rest_a, rest_b)
 
 
 # --- noise -----------------------------------------------------------------------------

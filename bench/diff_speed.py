@@ -1,6 +1,7 @@
 """Speed and peak memory of archiver.diff on synthetic articles, against difflib.
 
 Usage: python bench/diff_speed.py [--sizes 10,30,100,300,1000] [--edit-rate 0.01] [--seed 1]
+                                 [--tiny-vocabulary N]
 
 For each size (KB of article text) a seeded random article is built (paragraphs of 3-7
 sentences with words and numbers), then 1% of its sentences are edited (a word or a
@@ -8,6 +9,10 @@ number changed, a sentence deleted or inserted, in equal shares). Reported per s
 seconds for diff_documents (best of 3), peak Python memory (tracemalloc, separate run),
 seconds for difflib.SequenceMatcher(None, words_a, words_b).get_opcodes() on the same
 texts' word lists, and the growth ratio of time per size step.
+
+``--tiny-vocabulary N`` measures the worst case instead: both sides are articles written
+in the same N words and B is a complete rewrite of A (no sentence in common, no unique
+word to anchor on), where an exact alignment would be quadratic.
 """
 
 from __future__ import annotations
@@ -78,21 +83,21 @@ WORDS = [
 ]
 
 
-def sentence(rng: random.Random) -> str:
-    words = [rng.choice(WORDS) for _ in range(rng.randint(8, 22))]
-    if rng.random() < 0.4:
+def sentence(rng: random.Random, vocab: list[str] = WORDS) -> str:
+    words = [rng.choice(vocab) for _ in range(rng.randint(8, 22))]
+    if vocab is WORDS and rng.random() < 0.4:
         words.insert(rng.randrange(len(words)), f"{rng.randint(1, 999)},{rng.randint(0, 999):03d}")
-    if rng.random() < 0.2:
+    if vocab is WORDS and rng.random() < 0.2:
         words.insert(rng.randrange(len(words)), f"{rng.randint(1, 99)}.{rng.randint(0, 9)}%")
     words[0] = words[0].capitalize()
     return " ".join(words) + "."
 
 
-def article(size_kb: int, rng: random.Random) -> list[list[str]]:
+def article(size_kb: int, rng: random.Random, vocab: list[str] = WORDS) -> list[list[str]]:
     paras: list[list[str]] = []
     total = 0
     while total < size_kb * 1000:
-        para = [sentence(rng) for _ in range(rng.randint(3, 7))]
+        para = [sentence(rng, vocab) for _ in range(rng.randint(3, 7))]
         total += sum(len(s) + 1 for s in para) + 2
         paras.append(para)
     return paras
@@ -143,14 +148,19 @@ def main() -> None:
     ap.add_argument("--edit-rate", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-difflib", action="store_true")
+    ap.add_argument("--tiny-vocabulary", type=int, default=0, metavar="N")
     args = ap.parse_args()
     print(f"{'size KB':>8} {'sentences':>9} {'changes':>7} {'diff s':>8} {'peak MB':>8} "
           f"{'difflib s':>9} {'growth':>7}")  # fmt: skip
     prev: tuple[float, float] | None = None
     for size in (int(s) for s in args.sizes.split(",")):
         rng = random.Random(args.seed * 1000003 + size)
-        paras = article(size, rng)
-        new = edit(paras, args.edit_rate, rng)
+        if args.tiny_vocabulary:
+            vocab = WORDS[: args.tiny_vocabulary]
+            paras, new = article(size, rng, vocab), article(size, rng, vocab)
+        else:
+            paras = article(size, rng)
+            new = edit(paras, args.edit_rate, rng)
         a, b = as_doc(paras), as_doc(new)
         report = diff_documents(a, b)
         secs = best_of(3, lambda a=a, b=b: diff_documents(a, b))
