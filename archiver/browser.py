@@ -15,7 +15,6 @@ import contextlib
 import functools
 import glob
 import http
-import json
 import os
 import re
 import shutil
@@ -1132,17 +1131,3 @@ async def _adopt_download(
                 **{**ex.__dict__, "body_path": target, "body_size": target.stat().st_size}
             )
             return
-
-
-def describe(load: PageLoad) -> str:
-    """A short JSON summary of a PageLoad, for debugging and the benchmark."""
-    return json.dumps(
-        {
-            "final_url": load.final_url,
-            "status": load.main_status,
-            "exchanges": len(load.exchanges),
-            "failed": len(load.failed),
-            "timings_ms": load.timings_ms,
-            "warnings": load.warnings,
-        }
-    )
