@@ -413,9 +413,11 @@ def _body(
     _sentence_moves(ua, ub)
     # Regions: unmatched runs between the same two aligned neighbours.
     bounds = [(-1, -1), *pairs, (len(ua), len(ub))]
-    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
+    region: dict[tuple[str, int], int] = {}
+    for r, ((i0, j0), (i1, j1)) in enumerate(itertools.pairwise(bounds)):
         dels = [i for i in range(i0 + 1, i1) if ua[i].status == "delete"]
         ins = [j for j in range(j0 + 1, j1) if ub[j].status == "insert"]
+        region.update({("a", i): r for i in dels} | {("b", j): r for j in ins})
         if dels and ins:
             keys_a = [word_keys(ua[i].text) for i in dels]
             keys_b = [word_keys(ub[j].text) for j in ins]
@@ -436,11 +438,11 @@ def _body(
             for i, j in found:
                 ua[dels[i]].status = ub[ins[j]].status = "change"
                 ua[dels[i]].partner, ub[ins[j]].partner = ins[j], dels[i]
-    _moved_changes(ua, ub)
+    _moved_changes(ua, ub, region)
     return _collect(ua, ub, bounds)
 
 
-def _moved_changes(ua: list[_Unit], ub: list[_Unit]) -> None:
+def _moved_changes(ua: list[_Unit], ub: list[_Unit], region: dict[tuple[str, int], int]) -> None:
     """A sentence deleted here and inserted elsewhere, edited on the way, is one move.
 
     Left-over deletes and inserts anywhere in the document pair when their word sets are
@@ -457,7 +459,9 @@ def _moved_changes(ua: list[_Unit], ub: list[_Unit]) -> None:
         if min(len(set(keys_a[i])), len(set(keys_b[j]))) < MOVE_MIN_WORDS:
             continue
         x, y = dels[i], ins[j]
-        ua[x].status = ub[y].status = "mchange"
+        # Between the same two aligned neighbours it did not move: it changed in place.
+        in_place = region.get(("a", x)) == region.get(("b", y))
+        ua[x].status = ub[y].status = "change" if in_place else "mchange"
         ua[x].partner, ub[y].partner = y, x
 
 
