@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ArchiveError, PackageError, UsageError
+from .errors import ArchiveError, KeyError_, PackageError, UsageError
 from .package import WaczReader, sha256_file
+from .signing import pem_fingerprint
 from .warc import read_record_at
 
 SCHEMA_VERSION = 1
@@ -401,16 +402,10 @@ def _signer(wacz: WaczReader, manifest: dict[str, Any]) -> str | None:
         return str(signer["fingerprint"])
     if SIGNER_PEM not in wacz.names():
         return None
-    from cryptography.hazmat.primitives import serialization
-
     try:
-        key = serialization.load_pem_public_key(wacz.read(SIGNER_PEM, limit=1 << 16))
-    except ValueError:
+        return pem_fingerprint(wacz.read(SIGNER_PEM, limit=1 << 16))
+    except KeyError_:
         return None
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
 
 
 def _tsa_times(wacz: WaczReader) -> list[str]:

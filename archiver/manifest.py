@@ -11,17 +11,16 @@ parsed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import rfc8785
 
-from .errors import SchemaError
+from .errors import KeyError_, SchemaError
 from .model import RecordInfo
 from .schema import schema_id, validate
+from .signing import pem_fingerprint
 
 SCHEMA_NAME = "manifest.schema.json"
 MANIFEST_PATH = "provenance/manifest.json"
@@ -55,7 +54,7 @@ def build_manifest(
         "signer": {
             "algorithm": "Ed25519",
             "public_key_pem": public_key_pem.decode("ascii"),
-            "fingerprint": pem_fingerprint(public_key_pem),
+            "fingerprint": _fingerprint(public_key_pem),
         },
     }
     _check(document, "manifest being built")
@@ -85,15 +84,11 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
     return result
 
 
-def pem_fingerprint(public_key_pem: bytes) -> str:
-    """sha256 hex of the SPKI DER inside a PEM public key (no key parsing needed)."""
-    text = public_key_pem.decode("ascii", errors="replace")
-    body = "".join(line for line in text.splitlines() if line and not line.startswith("-----"))
+def _fingerprint(public_key_pem: bytes) -> str:
     try:
-        der = base64.b64decode(body, validate=True)
-    except ValueError:
-        raise SchemaError("signer public key is not PEM") from None
-    return hashlib.sha256(der).hexdigest()
+        return pem_fingerprint(public_key_pem)
+    except KeyError_ as err:
+        raise SchemaError(f"signer public key: {err}") from None
 
 
 def _record(info: RecordInfo) -> dict[str, Any]:
@@ -123,5 +118,5 @@ def _check(document: Any, what: str) -> None:
             raise SchemaError(f"{what} lists record {rid} twice")
         seen.add(rid)
     signer = document["signer"]
-    if pem_fingerprint(signer["public_key_pem"].encode("ascii")) != signer["fingerprint"]:
+    if _fingerprint(signer["public_key_pem"].encode("ascii")) != signer["fingerprint"]:
         raise SchemaError(f"{what}: signer fingerprint does not match its public key")

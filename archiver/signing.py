@@ -156,6 +156,11 @@ def load_public_pem(pem: bytes) -> Ed25519PublicKey:
     return pub
 
 
+def pem_fingerprint(pem: bytes) -> str:
+    """sha256 hex of the SPKI DER of an Ed25519 PEM public key; KeyError_ if not one."""
+    return fingerprint(load_public_pem(pem))
+
+
 def verify_signature(public_key_pem: bytes, data: bytes, signature: bytes) -> bool:
     """Pure check: True when ``signature`` is a valid Ed25519 signature of ``data``.
 

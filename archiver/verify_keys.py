@@ -29,15 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import KeyError_, UsageError
-from .signing import fingerprint, load_public_pem
+from .signing import pem_fingerprint
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _PEM = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
-
-
-def pem_fingerprint(pem: bytes) -> str:
-    """sha256 hex of the SPKI DER of an Ed25519 PEM public key; KeyError_ if not one."""
-    return fingerprint(load_public_pem(pem))
 
 
 def _fingerprint_line(text: str) -> str | None:
