@@ -73,13 +73,7 @@ def _load_or_create_key(key_path: str | None) -> Any:
             err=True,
         )
         return key
-    try:
-        return signing.load_key(path, passphrase=passphrase)
-    except KeyError_:
-        if passphrase is None and sys.stdin.isatty() and signing.is_encrypted(path):
-            typed = click.prompt(f"Passphrase for {path}", hide_input=True, err=True)
-            return signing.load_key(path, passphrase=typed.encode("utf-8"))
-        raise
+    return _load_key_only(path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
