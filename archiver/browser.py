@@ -12,14 +12,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
-import glob
 import http
-import os
 import re
 import shutil
 import ssl
-import subprocess
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -40,27 +36,27 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from archiver.chromium import (
+    BROWSER_ARGS,
+    BROWSER_NAMES,
+    NO_BROWSER,
+    browser_version,
+    find_browser,
+    launch_args,
+)
 from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, FailedRequest, Headers, PageLoad
 
+__all__ = [
+    "BROWSER_ARGS",
+    "BROWSER_NAMES",
+    "NO_BROWSER",
+    "SCROLL_SCRIPT",
+    "browser_version",
+    "find_browser",
+    "load_page",
+]
 T = TypeVar("T")
-BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-NO_BROWSER = (
-    "no Chromium or Chrome found: install it with 'apt-get install chromium', "
-    "or set ARCHIVER_BROWSER=/path/to/chrome"
-)
-# Flags for a quiet, reproducible browser; --no-sandbox is added only when running as root.
-# Site isolation is off so that cross-site iframes stay in the page's renderer, where the
-# page's CDP session sees their requests.
-BROWSER_ARGS = (
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-site-isolation-trials",
-    "--disable-features=IsolateOrigins,site-per-process",
-)
 QUIET_S = 0.5  # no request in flight for this long = network idle
 STEP_GRACE_S = 5.0  # bound for quick page steps (scroll to top, title, DOM queries)
 QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once already
@@ -116,77 +112,6 @@ CONSENT_SCRIPT = """
   return false;
 }
 """
-
-
-# --- finding the browser -------------------------------------------------------------------
-
-
-def _is_executable(path: Path) -> bool:
-    return path.is_file() and os.access(path, os.X_OK)
-
-
-def _managed_chromium(env: Mapping[str, str]) -> Path | None:
-    """Playwright's own Chromium download, if it is really on disk."""
-    root_setting = env.get("PLAYWRIGHT_BROWSERS_PATH", "")
-    if root_setting == "0":
-        import playwright
-
-        root = Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers"
-    elif root_setting:
-        root = Path(root_setting)
-    else:
-        cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
-        root = Path(cache) / "ms-playwright"
-    patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-linux*/chromium")
-    found = [Path(p) for pattern in patterns for p in glob.glob(str(root / pattern))]
-
-    def revision(p: Path) -> int:
-        digits = p.parts[-3].rpartition("-")[2]
-        return int(digits) if digits.isdigit() else -1
-
-    for candidate in sorted(found, key=revision, reverse=True):
-        if _is_executable(candidate):
-            return candidate
-    return None
-
-
-def find_browser(env: Mapping[str, str] | None = None) -> Path:
-    """The Chromium to drive: ARCHIVER_BROWSER, Playwright's managed Chromium, then PATH."""
-    env = os.environ if env is None else env
-    configured = env.get("ARCHIVER_BROWSER")
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.exists():
-            raise BrowserError(f"ARCHIVER_BROWSER={configured} does not exist")
-        if not _is_executable(path):
-            raise BrowserError(f"ARCHIVER_BROWSER={configured} is not an executable file")
-        return path
-    managed = _managed_chromium(env)
-    if managed is not None:
-        return managed
-    search_path = env.get("PATH", os.defpath)
-    for name in BROWSER_NAMES:
-        found = shutil.which(name, path=search_path)
-        if found:
-            return Path(found)
-    raise BrowserError(NO_BROWSER)
-
-
-@functools.lru_cache(maxsize=8)
-def browser_version(path: Path) -> str:
-    """Product name and version, e.g. "Chromium 156.0.8078.108", from ``--version``."""
-    try:
-        proc = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise BrowserError(f"cannot run the browser {path}: {err}") from err
-    match = re.search(r"([A-Za-z][\w ]*?\s\d+(?:\.\d+)+)", proc.stdout)
-    if proc.returncode != 0 or match is None:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        reason = detail[-1] if detail else f"exit status {proc.returncode}"
-        raise BrowserError(f"cannot read the version of the browser {path}: {reason}")
-    return match.group(1).strip()
 
 
 # --- recording from CDP Network events -------------------------------------------------------
@@ -838,9 +763,7 @@ def load_page(
 
 
 async def _launch(pw: Any, executable: Path, timeout: float) -> Browser:
-    args = list(BROWSER_ARGS)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.insert(0, "--no-sandbox")
+    args = launch_args()
     try:
         browser: Browser = await pw.chromium.launch(
             executable_path=str(executable),

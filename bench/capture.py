@@ -40,11 +40,11 @@ VARIANTS = ("capture", "load_page", "bare")
 def _child_bare(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from archiver.browser import BROWSER_ARGS, SCROLL_SCRIPT, find_browser
+    from archiver.browser import SCROLL_SCRIPT
+    from archiver.chromium import find_browser, launch_args
 
-    args = (["--no-sandbox"] if os.geteuid() == 0 else []) + list(BROWSER_ARGS)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(find_browser()), args=args)
+        browser = pw.chromium.launch(executable_path=str(find_browser()), args=launch_args())
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(url, wait_until="networkidle", timeout=60_000)
         page.evaluate(SCROLL_SCRIPT, [200, time.time() * 1000 + 30_000])
