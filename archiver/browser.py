@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import http
 import re
 import shutil
 import ssl
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +43,9 @@ from archiver.chromium import (
     launch_args,
 )
 from archiver.errors import BrowserError, CaptureError
-from archiver.model import Exchange, FailedRequest, Headers, PageLoad
+from archiver.model import Exchange, FailedRequest, PageLoad
+from archiver.netlog import STEP_GRACE_S, CdpError, Recorder
+from archiver.netlog_exchanges import is_http, status_text, strip_fragment
 
 __all__ = [
     "BROWSER_ARGS",
@@ -57,13 +57,7 @@ __all__ = [
     "load_page",
 ]
 T = TypeVar("T")
-QUIET_S = 0.5  # no request in flight for this long = network idle
-STEP_GRACE_S = 5.0  # bound for quick page steps (scroll to top, title, DOM queries)
 QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once already
-_BODY_STATUSES_WITHOUT_BODY = {101, 204, 205, 304}
-# Documents Chromium shows in a built-in viewer instead of handing the body to the page.
-_VIEWER_TYPES = {"application/pdf", "application/x-pdf"}
-_PAUSED_TYPES = ("Document", "Fetch", "XHR", "Script", "Other")
 _FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
 
@@ -114,457 +108,74 @@ CONSENT_SCRIPT = """
 """
 
 
-# --- recording from CDP Network events -------------------------------------------------------
+# --- the edge: Playwright objects as the recorder sees them ----------------------------------
 
 
-def _header_list(headers: Mapping[str, Any] | None) -> Headers:
-    """CDP header objects join repeated headers with newlines; split them back."""
-    out: Headers = []
-    for name, value in (headers or {}).items():
-        if name.startswith(":"):
-            continue  # HTTP/2 pseudo-headers belong to the request/status line
-        out.extend((name, part) for part in str(value).split("\n"))
-    return out
+class _Cdp:
+    """The page's CDP session as netlog.Recorder wants it: Playwright errors become CdpError."""
+
+    def __init__(self, session: CDPSession) -> None:
+        self._session = session
+
+    def on(self, event: str, handler: Callable[[dict[str, Any]], None]) -> None:
+        self._session.on(event, handler)
+
+    async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await self._session.send(method, params)
+        except PlaywrightError as err:
+            raise CdpError(str(err)) from err
+        return result
 
 
-def _parse_headers_text(text: str) -> Headers | None:
-    """Raw HTTP/1.x response head as received: keeps order and repeated headers."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    if not lines or not lines[0].startswith("HTTP/"):
-        return None
-    out: Headers = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if sep:
-            out.append((name.strip(), value.strip()))
-    return out
+class _Workers:
+    """Follow Playwright's request events too: they include dedicated workers' requests.
 
+    A worker's requests are not on the page's CDP session (a worker script starts there
+    and finishes in the worker's target), so these events keep the recorder's in-flight
+    count honest and let worker exchanges be recorded from the browser's own responses.
+    """
 
-def _http_version(protocol: str | None) -> str:
-    proto = (protocol or "http/1.1").lower()
-    if proto.startswith("h2"):
-        return "HTTP/2"
-    if proto.startswith("h3") or proto == "quic":
-        return "HTTP/3"
-    if proto.startswith("http/"):
-        return proto.upper()
-    return "HTTP/1.1"
+    def __init__(self, recorder: Recorder, context: BrowserContext) -> None:
+        self.recorder = recorder
+        self.finished: list[Request] = []
+        context.on("request", self._started)
+        context.on("requestfinished", self._finished)
+        context.on("requestfailed", self._failed)
 
-
-def _status_text(status: int, given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _content_length(response: Mapping[str, Any]) -> int:
-    for name, value in (response.get("headers") or {}).items():
-        if name.lower() == "content-length" and str(value).strip().isdigit():
-            return int(str(value).strip())
-    return 0
-
-
-def _is_http(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
-
-
-def _strip_fragment(url: str) -> str:
-    return url.partition("#")[0]
-
-
-@dataclass
-class _Hop:
-    """One request the browser sent under a request id (redirects add hops)."""
-
-    url: str
-    method: str
-    headers: dict[str, Any]
-    post_data: bytes | None
-    started: datetime
-    ts: float  # CDP monotonic timestamp, seconds
-    response: dict[str, Any] | None = None
-    end_ts: float | None = None
-    is_redirect: bool = False
-
-
-@dataclass
-class _Request:
-    request_id: str
-    frame_id: str
-    resource_type: str
-    hops: list[_Hop] = field(default_factory=list)
-    sent_extra: list[dict[str, Any]] = field(default_factory=list)
-    recv_extra: list[dict[str, Any]] = field(default_factory=list)
-    from_cache: bool = False
-    finished: bool = False
-    error: str | None = None
-    body_path: Path | None = None
-    body_size: int = 0
-    decoded_len: int = 0  # sum of dataReceived.dataLength: the decoded body size
-    stream_state: str = "none"  # none | pending | on | off
-    pending: list[bytes] = field(default_factory=list)
-    stream_file: Any = None
-    stream_task: asyncio.Task[None] | None = None
-
-
-class _Recorder:
-    """Collects Network domain events of one page target into Exchanges."""
-
-    def __init__(self, session: CDPSession, bodies: Path) -> None:
-        self.session = session
-        self.bodies = bodies
-        self.requests: dict[str, _Request] = {}
-        self.inflight: set[str] = set()
-        self.last_change = time.monotonic()
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.warnings: list[str] = []
-        self.document_bodies: dict[str, Path] = {}
-        self.pw_finished: list[Request] = []
-        for name in (
-            "requestWillBeSent",
-            "requestWillBeSentExtraInfo",
-            "responseReceived",
-            "responseReceivedExtraInfo",
-            "requestServedFromCache",
-            "dataReceived",
-            "loadingFinished",
-            "loadingFailed",
-        ):
-            session.on(f"Network.{name}", getattr(self, f"_on_{name}"))
-
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    def touch(self) -> None:
-        self.last_change = time.monotonic()
-
-    # events ---------------------------------------------------------------------------------
-
-    def _on_requestWillBeSent(self, ev: dict[str, Any]) -> None:
-        rid = ev["requestId"]
-        req = self.requests.get(rid)
-        if req is None:
-            req = _Request(rid, ev.get("frameId", ""), ev.get("type", "Other"))
-            self.requests[rid] = req
-        elif not req.hops:  # an ExtraInfo event came first
-            req.frame_id, req.resource_type = ev.get("frameId", ""), ev.get("type", "Other")
-        redirect = ev.get("redirectResponse")
-        if redirect is not None and req.hops:
-            hop = req.hops[-1]
-            hop.response, hop.is_redirect, hop.end_ts = redirect, True, ev.get("timestamp")
-        request = ev["request"]
-        post: bytes | None = None
-        if request.get("postData") is not None:
-            post = str(request["postData"]).encode("utf-8")
-        elif request.get("postDataEntries"):
-            post = b"".join(
-                base64.b64decode(e.get("bytes", "")) for e in request["postDataEntries"]
-            )
-        elif request.get("hasPostData"):
-            self._spawn(self._fetch_post_data(req, len(req.hops)))
-        wall = ev.get("wallTime") or time.time()
-        req.hops.append(
-            _Hop(
-                url=request["url"],
-                method=request.get("method", "GET"),
-                headers=request.get("headers", {}),
-                post_data=post,
-                started=datetime.fromtimestamp(wall, UTC),
-                ts=ev.get("timestamp", 0.0),
-            )
+    def _started(self, request: Request) -> None:
+        # a stream never ends: not "in flight"
+        self.recorder.outside_started(
+            f"pw:{id(request)}", ends=request.resource_type != "eventsource"
         )
-        if req.resource_type != "EventSource":  # a stream never ends: not "in flight"
-            self.inflight.add(rid)
-        if redirect is None and _is_http(request["url"]) and req.resource_type != "Document":
-            req.stream_state = "pending"
-            req.stream_task = self._spawn(self._start_stream(req, early=True))
-        self.touch()
 
-    async def _fetch_post_data(self, req: _Request, index: int) -> None:
-        """A large request body is not inlined in the event: ask for it."""
-        try:
-            result = await self.session.send(
-                "Network.getRequestPostData", {"requestId": req.request_id}
-            )
-        except PlaywrightError:
-            return
-        raw = str(result.get("postData", ""))
-        data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode("utf-8")
-        if index < len(req.hops):
-            req.hops[index].post_data = data
+    def _finished(self, request: Request) -> None:
+        self.finished.append(request)
+        self.recorder.outside_settled(f"pw:{id(request)}", request.url)
 
-    def _on_requestWillBeSentExtraInfo(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        if req is None:
-            req = _Request(ev["requestId"], "", "Other")
-            self.requests[ev["requestId"]] = req
-        req.sent_extra.append(ev)
-
-    def _on_responseReceivedExtraInfo(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        if req is None:
-            req = _Request(ev["requestId"], "", "Other")
-            self.requests[ev["requestId"]] = req
-        req.recv_extra.append(ev)
-
-    def _on_requestServedFromCache(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        if req is not None:
-            req.from_cache = True
-
-    def _on_responseReceived(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        if req is None or not req.hops:
-            return
-        response = ev["response"]
-        req.hops[-1].response = response
-        req.resource_type = ev.get("type", req.resource_type)
-        self.touch()
-        if (
-            req.stream_state == "none"
-            and _is_http(response.get("url", ""))
-            and not response.get("fromDiskCache")
-        ):
-            req.stream_state = "pending"
-            req.stream_task = self._spawn(self._start_stream(req))
-
-    async def _start_stream(self, req: _Request, *, early: bool = False) -> None:
-        """Ask Chromium to hand over the body as dataReceived chunks.
-
-        Asked as soon as the request is sent, so that little is buffered before streaming
-        starts; if the renderer does not know the request yet, asked again once the
-        response is in.
-        """
-        try:
-            result = await self.session.send(
-                "Network.streamResourceContent", {"requestId": req.request_id}
-            )
-        except PlaywrightError:
-            if early and req.hops and req.hops[-1].response is not None and not req.finished:
-                await self._start_stream(req)
-            elif early:
-                req.stream_state, req.pending = "none", []
-            else:
-                req.stream_state, req.pending = "off", []
-            return
-        req.stream_file = self._body_file(req).open("wb")
-        req.stream_file.write(base64.b64decode(result.get("bufferedData", "")))
-        for chunk in req.pending:
-            req.stream_file.write(chunk)
-        req.pending = []
-        req.stream_state = "on"
-
-    def _on_dataReceived(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        if req is None:
-            return
-        req.decoded_len += int(ev.get("dataLength", 0))
-        data = ev.get("data")
-        if data:
-            chunk = base64.b64decode(data)
-            if req.stream_state == "on" and req.stream_file is not None:
-                req.stream_file.write(chunk)
-            elif req.stream_state == "pending":
-                req.pending.append(chunk)
-        self.touch()
-
-    def _on_loadingFinished(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        self.inflight.discard(ev["requestId"])
-        self.touch()
-        if req is None or not req.hops:
-            return
-        req.finished = True
-        req.hops[-1].end_ts = ev.get("timestamp")
-        self._spawn(self._finish_body(req))
-
-    def _on_loadingFailed(self, ev: dict[str, Any]) -> None:
-        req = self.requests.get(ev["requestId"])
-        self.inflight.discard(ev["requestId"])
-        self.touch()
-        if req is None:
-            return
-        reason = ev.get("blockedReason") or ev.get("errorText") or "failed"
-        req.error = f"{reason} (canceled)" if ev.get("canceled") else str(reason)
-        if req.hops:
-            req.hops[-1].end_ts = ev.get("timestamp")
-        if req.stream_file is not None:
-            req.stream_file.close()
-            req.stream_file = None
-
-    # bodies ---------------------------------------------------------------------------------
-
-    def _body_file(self, req: _Request) -> Path:
-        if req.body_path is None:
-            safe = re.sub(r"[^A-Za-z0-9._-]", "_", req.request_id)
-            req.body_path = self.bodies / f"{safe}.body"
-        return req.body_path
-
-    async def _finish_body(self, req: _Request) -> None:
-        if req.stream_task is not None:
-            await req.stream_task
-        if req.stream_file is not None:
-            req.stream_file.close()
-            req.stream_file = None
-        document = self.document_bodies.get(req.request_id)
-        if document is not None:
-            req.body_path, req.body_size = document, document.stat().st_size
-            return
-        path = req.body_path
-        if req.stream_state == "on" and path is not None:
-            size = path.stat().st_size
-            if size == req.decoded_len and size > 0:
-                req.body_size = size
-                return
-        hop = req.hops[-1]
-        response = hop.response or {}
-        if hop.method == "HEAD" or response.get("status") in _BODY_STATUSES_WITHOUT_BODY:
-            req.body_path, req.body_size = None, 0
-            return
-        if not _is_http(hop.url):
-            return
-        try:
-            result = await self.session.send(
-                "Network.getResponseBody", {"requestId": req.request_id}
-            )
-        except PlaywrightError as err:
-            req.body_path, req.body_size = None, 0
-            if req.decoded_len > 0 or response.get("encodedDataLength", 0) > 0:
-                reason = str(err).rpartition(":")[2].strip() or "unavailable"
-                self.warnings.append(f"body of {hop.url} not recorded: {reason}")
-            return
-        raw = result.get("body", "")
-        data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode("utf-8")
-        if not data:
-            req.body_path, req.body_size = None, 0
-            if req.decoded_len > 0 or _content_length(response) > 0:
-                self.warnings.append(f"body of {hop.url} not recorded: the browser did not keep it")
-            return
-        target = self._body_file(req)
-        target.write_bytes(data)
-        req.body_size = len(data)
-
-    async def intercept_responses(self) -> None:
-        """Pause responses at the headers stage, before their body reaches the page.
-
-        Two reasons. Streaming: a body is handed over chunk by chunk only from the moment
-        Network.streamResourceContent is processed; what arrived before comes back in one
-        message. Holding the response until streaming is on keeps that message empty, so
-        memory stays flat however fast and large the body is. PDFs: Chromium shows them in
-        its viewer and Network.getResponseBody returns the viewer's wrapper page, while
-        Fetch.getResponseBody returns the file. Images, fonts and stylesheets are not
-        paused: Chromium does not stream them and keeps them for getResponseBody.
-        """
-        self.session.on("Fetch.requestPaused", self._on_paused)
-        patterns = [
-            {"urlPattern": "*", "resourceType": kind, "requestStage": "Response"}
-            for kind in _PAUSED_TYPES
-        ]
-        await self.session.send("Fetch.enable", {"patterns": patterns})
-
-    def _on_paused(self, ev: dict[str, Any]) -> None:
-        self._spawn(self._paused(ev))
-
-    async def _paused(self, ev: dict[str, Any]) -> None:
-        try:
-            headers = ev.get("responseHeaders") or []
-            ctype = next(
-                (str(h["value"]) for h in headers if str(h["name"]).lower() == "content-type"),
-                "",
-            )
-            mime = ctype.partition(";")[0].strip().lower()
-            status = int(ev.get("responseStatusCode") or 0)
-            network_id = str(ev.get("networkId") or "")
-            if mime in _VIEWER_TYPES and 200 <= status < 300 and network_id:
-                await self._read_document(ev["requestId"], network_id)
-            elif (
-                network_id in self.requests
-                and ev.get("resourceType") != "Document"  # known to the page only once shown
-                and not 300 <= status < 400
-            ):
-                await self._ensure_streaming(self.requests[network_id])
-        except PlaywrightError as err:
-            self.warnings.append(f"body of {ev.get('request', {}).get('url')} not read: {err}")
-        finally:
-            with contextlib.suppress(PlaywrightError):
-                await self.session.send("Fetch.continueRequest", {"requestId": ev["requestId"]})
-
-    async def _ensure_streaming(self, req: _Request) -> None:
-        if req.stream_task is not None and not req.stream_task.done():
-            await asyncio.wait([req.stream_task], timeout=STEP_GRACE_S)
-        if req.stream_state == "none":
-            req.stream_state = "pending"
-            req.stream_task = self._spawn(self._start_stream(req))
-            await asyncio.wait([req.stream_task], timeout=STEP_GRACE_S)
-
-    async def _read_document(self, fetch_id: str, network_id: str) -> None:
-        result = await self.session.send("Fetch.getResponseBody", {"requestId": fetch_id})
-        raw = result.get("body", "")
-        data = base64.b64decode(raw) if result.get("base64Encoded") else raw.encode()
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", network_id)
-        path = self.bodies / f"{safe}.document"
-        path.write_bytes(data)
-        self.document_bodies[network_id] = path
-
-    # requests outside the page target (dedicated workers) ---------------------------------
-
-    def watch(self, context: BrowserContext) -> None:
-        """Follow Playwright's request events too: they include dedicated workers' requests.
-
-        A worker's requests are not on the page's CDP session (a worker script starts there
-        and finishes in the worker's target), so these events keep the in-flight count
-        honest and let worker exchanges be recorded from the browser's own responses.
-        """
-        context.on("request", self._pw_request)
-        context.on("requestfinished", self._pw_finished)
-        context.on("requestfailed", self._pw_failed)
-
-    def _pw_request(self, request: Request) -> None:
-        if request.resource_type != "eventsource":  # a stream never ends: not "in flight"
-            self.inflight.add(f"pw:{id(request)}")
-        self.touch()
-
-    def _pw_finished(self, request: Request) -> None:
-        self.pw_finished.append(request)
-        self._pw_settled(request)
-
-    def _pw_failed(self, request: Request) -> None:
-        self._pw_settled(request)
-
-    def _pw_settled(self, request: Request) -> None:
-        self.inflight.discard(f"pw:{id(request)}")
-        for rid in list(self.inflight):
-            req = self.requests.get(rid)
-            if req is not None and req.hops and req.hops[-1].url == request.url:
-                self.inflight.discard(rid)  # handed over to a worker target
-        self.touch()
+    def _failed(self, request: Request) -> None:
+        self.recorder.outside_settled(f"pw:{id(request)}", request.url)
 
     async def add_unseen(self, exchanges: list[Exchange], failed: list[FailedRequest]) -> None:
         """Record finished requests the page's CDP session never saw answered (workers)."""
         answered = {(ex.method, ex.url) for ex in exchanges}
-        for request in self.pw_finished:
+        for request in self.finished:
             if (request.method, request.url) in answered:
                 continue
             try:
-                exchange = await self._from_playwright(request, len(exchanges))
+                exchange = await self._exchange(request, len(exchanges))
             except PlaywrightError as err:
-                self.warnings.append(f"{request.url} not recorded: {str(err).splitlines()[0]}")
+                self.recorder.warnings.append(
+                    f"{request.url} not recorded: {str(err).splitlines()[0]}"
+                )
                 continue
             if exchange is not None:
                 exchanges.append(exchange)
                 failed[:] = [f for f in failed if f.url != request.url]
 
-    async def _from_playwright(self, request: Request, index: int) -> Exchange | None:
+    async def _exchange(self, request: Request, index: int) -> Exchange | None:
         response = await request.response()
-        if response is None or not _is_http(request.url):
+        if response is None or not is_http(request.url):
             return None
         response_headers = [(h["name"], h["value"]) for h in await response.headers_array()]
         if not response_headers:
@@ -575,7 +186,7 @@ class _Recorder:
         if not is_redirect and request.method != "HEAD":
             data = await response.body()
             if data:
-                body_path = self.bodies / f"worker-{index}.body"
+                body_path = self.recorder.bodies / f"worker-{index}.body"
                 body_path.write_bytes(data)
                 size = len(data)
         timing = request.timing
@@ -590,7 +201,7 @@ class _Recorder:
             request_body=request.post_data_buffer,
             http_version="HTTP/1.1",  # Playwright does not report the protocol
             status=response.status,
-            status_text=_status_text(response.status, response.status_text),
+            status_text=status_text(response.status, response.status_text),
             response_headers=response_headers,
             body_path=body_path,
             body_size=size,
@@ -601,95 +212,6 @@ class _Recorder:
             remote_ip=server["ipAddress"] if server else None,
             remote_port=server["port"] if server else None,
             is_redirect=is_redirect,
-        )
-
-    async def settle(self) -> None:
-        """Wait for outstanding body transfers (those already finished loading)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
-
-    def close_streams(self) -> None:
-        for req in self.requests.values():
-            if req.stream_file is not None:
-                req.stream_file.close()
-                req.stream_file = None
-
-    async def wait_idle(self, deadline: float, quiet: float = QUIET_S) -> bool:
-        """True once nothing was in flight for ``quiet`` seconds; False at the deadline."""
-        while True:
-            now = time.monotonic()
-            if not self.inflight and now - self.last_change >= quiet:
-                return True
-            if now >= deadline:
-                return False
-            await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
-
-    # results --------------------------------------------------------------------------------
-
-    def exchanges(self, main_frame: str) -> tuple[list[Exchange], list[FailedRequest], str | None]:
-        """All recorded exchanges in request order, failures, and the main document's id."""
-        exchanges: list[Exchange] = []
-        failed: list[FailedRequest] = []
-        main_id: str | None = None
-        for req in self.requests.values():
-            if not req.hops or not _is_http(req.hops[0].url):
-                continue
-            if (
-                req.resource_type == "Document"
-                and req.frame_id == main_frame
-                and req.hops[-1].response is not None
-                and req.error is None
-            ):
-                main_id = req.request_id
-            for index, hop in enumerate(req.hops):
-                last = index == len(req.hops) - 1
-                if hop.response is None:
-                    error = req.error or "no response before the capture ended"
-                    failed.append(FailedRequest(hop.url, hop.method, req.resource_type, error))
-                    continue
-                if last and (req.from_cache or hop.response.get("fromDiskCache")):
-                    continue  # served from the browser cache: already recorded once
-                exchanges.append(self._exchange(req, index, hop, last))
-        return exchanges, failed, main_id
-
-    def _exchange(self, req: _Request, index: int, hop: _Hop, last: bool) -> Exchange:
-        response = hop.response or {}
-        status = int(response.get("status", 0))
-        sent = req.sent_extra[index] if index < len(req.sent_extra) else None
-        recv = req.recv_extra[index] if index < len(req.recv_extra) else None
-        if recv is not None and int(recv.get("statusCode", status)) != status:
-            recv = None
-        request_headers = _header_list(sent["headers"] if sent else hop.headers)
-        response_headers: Headers | None = None
-        if recv is not None and recv.get("headersText"):
-            response_headers = _parse_headers_text(recv["headersText"])
-        if response_headers is None:
-            response_headers = _header_list(recv["headers"] if recv else response.get("headers"))
-        duration = None
-        if hop.end_ts is not None and hop.ts:
-            duration = round((hop.end_ts - hop.ts) * 1000.0, 3)
-        body = req.body_path if last and not hop.is_redirect else None
-        return Exchange(
-            request_id=req.request_id
-            if index == len(req.hops) - 1
-            else f"{req.request_id}#{index}",
-            url=hop.url,
-            method=hop.method,
-            request_headers=request_headers,
-            request_body=hop.post_data,
-            http_version=_http_version(response.get("protocol")),
-            status=status,
-            status_text=_status_text(status, response.get("statusText")),
-            response_headers=response_headers,
-            body_path=body,
-            body_size=req.body_size if body is not None else 0,
-            mime_type=str(response.get("mimeType", "")),
-            resource_type=req.resource_type,
-            started=hop.started,
-            duration_ms=duration,
-            remote_ip=response.get("remoteIPAddress"),
-            remote_port=response.get("remotePort"),
-            is_redirect=hop.is_redirect,
         )
 
 
@@ -796,7 +318,7 @@ async def _load(
     async with async_playwright() as pw:
         browser = await _launch(pw, executable, timeout)
         version_task = asyncio.ensure_future(asyncio.to_thread(browser_version, executable))
-        recorder: _Recorder | None = None
+        recorder: Recorder | None = None
         try:
             clock.lap("launch")
             context = await browser.new_context(
@@ -807,8 +329,8 @@ async def _load(
             )
             page = await context.new_page()
             session = await context.new_cdp_session(page)
-            recorder = _Recorder(session, bodies)
-            recorder.watch(context)
+            recorder = Recorder(_Cdp(session), bodies)
+            workers = _Workers(recorder, context)
             await session.send(
                 "Network.enable",
                 {"maxResourceBufferSize": 64 * 2**20, "maxTotalBufferSize": 256 * 2**20},
@@ -827,6 +349,7 @@ async def _load(
                 page=page,
                 session=session,
                 recorder=recorder,
+                workers=workers,
                 main_frame=main_frame,
                 url=url,
                 started=started,
@@ -884,7 +407,7 @@ class _Ready:
 
 async def _ready(
     page: Page,
-    recorder: _Recorder,
+    recorder: Recorder,
     url: str,
     timeout: float,
     clock: _Clock,
@@ -935,7 +458,8 @@ async def _finish(
     *,
     page: Page,
     session: CDPSession,
-    recorder: _Recorder,
+    recorder: Recorder,
+    workers: _Workers,
     main_frame: str,
     url: str,
     started: datetime,
@@ -970,7 +494,7 @@ async def _finish(
     progress("saving bodies")
     await _Steps(warnings).run(recorder.settle(), limit, "reading response bodies")
     exchanges, failed, main_id = recorder.exchanges(main_frame)
-    await recorder.add_unseen(exchanges, failed)
+    await workers.add_unseen(exchanges, failed)
     for download in downloads:
         await _adopt_download(download, exchanges, bodies, warnings)
     clock.lap("bodies")
@@ -1028,7 +552,7 @@ def _main_index(
     candidates = [i for i, ex in enumerate(exchanges) if ex.request_id == main_id]
     if candidates:
         return candidates[-1]
-    for target in (_strip_fragment(page_url), _strip_fragment(requested)):
+    for target in (strip_fragment(page_url), strip_fragment(requested)):
         for i in range(len(exchanges) - 1, -1, -1):
             ex = exchanges[i]
             if ex.url == target and not ex.is_redirect and ex.resource_type == "Document":
