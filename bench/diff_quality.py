@@ -114,9 +114,15 @@ def plant_number(root: Doc, ps: list[Doc], rng: random.Random) -> Plant | None:
     cands = []
     for p, el, attr in text_slots(ps):
         pos = 0
-        for tok in tokens(getattr(el, attr)):
+        text = getattr(el, attr)
+        # Numbers as the diff reads them (entities such as "&percnt;" unescaped first).
+        seen = {t.text for t in tokens(clean(text)) if t.kind == "num"}
+        for tok in tokens(text):
             pos += len(tok.lead)
-            if tok.kind == "num":
+            # A number touching the edge of its text node may run on into the next node
+            # ("400<b>%</b>"), where the tokeniser reads more than this node holds.
+            inner = pos > 0 and pos + len(tok.text) < len(text)
+            if tok.kind == "num" and inner and tok.text in seen:
                 cands.append((p, el, attr, pos, tok.text))
             pos += len(tok.text)
     if not cands:
@@ -139,7 +145,8 @@ def plant_word(root: Doc, ps: list[Doc], rng: random.Random) -> Plant | None:
         return None
     p, el, attr, m = rng.choice(cands)
     before = para_key(p)
-    old, new = m.group(0), "reportedly"
+    old = m.group(0)
+    new = "Reportedly" if old[0].isupper() else "reportedly"  # as an editor would write it
     text = getattr(el, attr)
     setattr(el, attr, text[: m.start()] + new + text[m.end() :])
 
