@@ -5,6 +5,11 @@ browser, records every request and response through a CDP session (Network domai
 events, bodies streamed to files under ``workdir``), waits until the page is ready
 (load, network idle, a scroll pass for lazy content, idle again, back to top), then
 takes a full-page screenshot and the rendered DOM.
+
+Its parts: chromium.py finds the browser and its version; netlog.py records the CDP
+Network events (netlog_exchanges.py turns them into Exchanges); pagescripts.py holds
+the JavaScript run in the page. This module launches, navigates, waits, and adapts
+Playwright's objects for the recorder.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import shutil
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +51,7 @@ from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, FailedRequest, PageLoad
 from archiver.netlog import STEP_GRACE_S, CdpError, Recorder
 from archiver.netlog_exchanges import is_http, status_text, strip_fragment
+from archiver.pagescripts import CONSENT_SCRIPT, SCROLL_SCRIPT, SCROLL_TOP_SCRIPT
 
 __all__ = [
     "BROWSER_ARGS",
@@ -60,52 +66,6 @@ T = TypeVar("T")
 QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once already
 _FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
-
-# Scrolls down by viewport steps, giving lazy loaders (loading=lazy, IntersectionObserver)
-# two frames and a short pause at each step. Bounded by step count and a wall-clock deadline.
-SCROLL_SCRIPT = """
-async ([maxSteps, deadline]) => {
-  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-  const pause = ms => new Promise(r => setTimeout(r, ms));
-  const step = window.innerHeight || 800;
-  let steps = 0;
-  while (steps < maxSteps && Date.now() < deadline) {
-    const el = document.scrollingElement || document.documentElement;
-    if (!el || window.scrollY + step >= el.scrollHeight) break;
-    window.scrollBy(0, step);
-    steps++;
-    await frame(); await frame(); await pause(25);
-  }
-  return steps;
-}
-"""
-SCROLL_TOP_SCRIPT = """
-async () => {
-  window.scrollTo(0, 0);
-  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())));
-}
-"""
-# An obvious cookie/consent overlay: a visible fixed/sticky element covering a quarter of
-# the viewport whose id, class, label or text speaks of cookies or consent.
-CONSENT_SCRIPT = """
-() => {
-  const re = /cookie|consent|gdpr|privacy|onetrust|didomi|usercentrics|sp_message|qc-cmp/i;
-  const vw = window.innerWidth, vh = window.innerHeight;
-  for (const el of document.querySelectorAll('body *')) {
-    const st = getComputedStyle(el);
-    if (st.position !== 'fixed' && st.position !== 'sticky') continue;
-    if (st.display === 'none' || st.visibility === 'hidden' || Number(st.opacity) === 0) continue;
-    const r = el.getBoundingClientRect();
-    const w = Math.max(0, Math.min(r.right, vw) - Math.max(r.left, 0));
-    const h = Math.max(0, Math.min(r.bottom, vh) - Math.max(r.top, 0));
-    if (w * h < 0.25 * vw * vh) continue;
-    const label = [el.id, String(el.className), el.getAttribute('aria-label') || '',
-                   (el.innerText || '').slice(0, 3000)].join(' ');
-    if (re.test(label)) return true;
-  }
-  return false;
-}
-"""
 
 
 # --- the edge: Playwright objects as the recorder sees them ----------------------------------
@@ -502,7 +462,7 @@ async def _finish(
     if main_index is None:
         raise CaptureError(f"cannot load {url}: the browser recorded no response for it")
     main = exchanges[main_index]
-    main = Exchange(**{**main.__dict__, "is_main_document": True})
+    main = replace(main, is_main_document=True)
     exchanges[main_index] = main
     user_agent = next((v for k, v in main.request_headers if k.lower() == "user-agent"), "")
     if main.status >= 400:
@@ -574,7 +534,6 @@ async def _adopt_download(
         if ex.url == download.url and not ex.is_redirect and ex.body_path is None:
             target = bodies / f"download-{i}.body"
             shutil.copyfile(path, target)
-            exchanges[i] = Exchange(
-                **{**ex.__dict__, "body_path": target, "body_size": target.stat().st_size}
-            )
+            size = target.stat().st_size
+            exchanges[i] = replace(ex, body_path=target, body_size=size)
             return

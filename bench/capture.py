@@ -40,8 +40,8 @@ VARIANTS = ("capture", "load_page", "bare")
 def _child_bare(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from archiver.browser import SCROLL_SCRIPT
     from archiver.chromium import find_browser, launch_args
+    from archiver.pagescripts import SCROLL_SCRIPT
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(find_browser()), args=launch_args())
