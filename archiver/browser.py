@@ -50,7 +50,7 @@ from archiver.chromium import (
 from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, FailedRequest, PageLoad
 from archiver.netlog import STEP_GRACE_S, CdpError, Recorder
-from archiver.netlog_exchanges import is_http, status_text, strip_fragment
+from archiver.netlog_exchanges import find_main, is_http, status_text
 from archiver.pagescripts import CONSENT_SCRIPT, SCROLL_SCRIPT, SCROLL_TOP_SCRIPT
 
 __all__ = [
@@ -458,7 +458,7 @@ async def _finish(
     for download in downloads:
         await _adopt_download(download, exchanges, bodies, warnings)
     clock.lap("bodies")
-    main_index = _main_index(exchanges, main_id, page.url, url)
+    main_index = find_main(exchanges, main_id, page.url, url)
     if main_index is None:
         raise CaptureError(f"cannot load {url}: the browser recorded no response for it")
     main = exchanges[main_index]
@@ -503,21 +503,6 @@ async def _finish(
         server_ip=main.remote_ip,
         warnings=warnings,
     )
-
-
-def _main_index(
-    exchanges: list[Exchange], main_id: str | None, page_url: str, requested: str
-) -> int | None:
-    """The top-level document's final response: the main-frame navigation now shown."""
-    candidates = [i for i, ex in enumerate(exchanges) if ex.request_id == main_id]
-    if candidates:
-        return candidates[-1]
-    for target in (strip_fragment(page_url), strip_fragment(requested)):
-        for i in range(len(exchanges) - 1, -1, -1):
-            ex = exchanges[i]
-            if ex.url == target and not ex.is_redirect and ex.resource_type == "Document":
-                return i
-    return None
 
 
 async def _adopt_download(

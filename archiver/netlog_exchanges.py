@@ -8,7 +8,7 @@ redirect hop is its own exchange) and ``FailedRequest`` values.
 from __future__ import annotations
 
 import http
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -183,3 +183,22 @@ def _exchange(req: Tracked, index: int, hop: Hop, last: bool) -> Exchange:
         remote_port=response.get("remotePort"),
         is_redirect=hop.is_redirect,
     )
+
+
+def find_main(
+    exchanges: Sequence[Exchange], main_id: str | None, page_url: str, requested: str
+) -> int | None:
+    """Index of the top-level document's final response: the main-frame navigation shown.
+
+    The main frame's Document request (``main_id`` from ``collect``), else the last
+    Document exchange at the page's URL, else at the requested URL (fragments ignored).
+    """
+    candidates = [i for i, ex in enumerate(exchanges) if ex.request_id == main_id]
+    if candidates:
+        return candidates[-1]
+    for target in (strip_fragment(page_url), strip_fragment(requested)):
+        for i in range(len(exchanges) - 1, -1, -1):
+            ex = exchanges[i]
+            if ex.url == target and not ex.is_redirect and ex.resource_type == "Document":
+                return i
+    return None

@@ -14,6 +14,7 @@ import random
 import socket
 import stat
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -512,3 +513,18 @@ def test_real_browser_version() -> None:
     assert version.split(" ")[0] in {"Chromium", "Google"}
     assert version.rsplit(" ", 1)[1].count(".") == 3
     assert os.access(find_browser(), os.X_OK)
+
+
+def test_only_browser_module_loads_playwright() -> None:
+    """Finding the browser, recording and the page scripts work without Playwright loaded."""
+    code = (
+        "import sys\n"
+        "import archiver.chromium, archiver.netlog, archiver.netlog_exchanges\n"
+        "import archiver.pagescripts\n"
+        "archiver.chromium.find_browser()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'playwright'))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert proc.stdout.strip() == "[]"
