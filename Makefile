@@ -9,9 +9,11 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install system browser demo test lint typecheck unit bench clean
+.PHONY: install test-deps system browser replayweb demo test lint typecheck unit bench clean
 
 install: system $(STAMP) browser
+
+test-deps: replayweb
 
 # Debian tools the tests and the README's openssl check use.
 system:
@@ -37,6 +39,32 @@ browser: $(STAMP)
 	fi
 	@$(BIN)/archiver browser
 
+# --- ReplayWeb.page, for tests/test_replayweb.py ---------------------------------------
+# The version is pinned in tests/replayweb/package.json. Only the package's own files are
+# needed (ui.js and sw.js are self-contained bundles), so it is fetched with `npm pack`
+# (which checks the tarball against the registry's integrity hash) and unpacked into
+# node_modules/replaywebpage: `npm install` would also pull the viewer's build-time
+# dependency tree (electron, webpack plugins, ...), which replay never loads, and it fails
+# outright when that tree does not resolve (2.5.3 on this machine: ETARGET warcio@^2.4.12).
+# Node and npm come from Debian when missing.
+RWP_DIR := tests/replayweb
+RWP_PKG := $(RWP_DIR)/node_modules/replaywebpage
+
+replayweb: $(RWP_PKG)/.installed
+
+$(RWP_PKG)/.installed: $(RWP_DIR)/package.json
+	@if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+	  echo "installing: nodejs npm"; $(APT) update -qq && $(APT) install -y -qq nodejs npm; \
+	fi
+	@version=$$(node -p 'require("./$(RWP_DIR)/package.json").dependencies.replaywebpage') && \
+	echo "fetching replaywebpage@$$version" && \
+	rm -rf $(RWP_PKG) $(RWP_DIR)/.pack && mkdir -p $(RWP_PKG) $(RWP_DIR)/.pack && \
+	npm pack --silent --pack-destination $(RWP_DIR)/.pack "replaywebpage@$$version" >/dev/null && \
+	tar -xzf $(RWP_DIR)/.pack/replaywebpage-$$version.tgz -C $(RWP_PKG) --strip-components=1 && \
+	rm -rf $(RWP_DIR)/.pack && \
+	test -s $(RWP_PKG)/ui.js && test -s $(RWP_PKG)/sw.js
+	@touch $@
+
 demo: install
 	$(BIN)/python -m fixtures.demo
 
@@ -47,11 +75,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: install
+unit: install test-deps
 	$(BIN)/pytest -q
 
-test: install lint typecheck
+test: install test-deps lint typecheck
 	$(BIN)/pytest -q
+
+# Figures, not tests: each script prints medians and ratios against its baseline.
+CORPUS ?= ../shared/corpus/readability-test-pages
+bench: install
+	$(BIN)/python bench/capture.py $(CORPUS) --runs 3 --pages 4
+	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/diff_speed.py
+	$(BIN)/python bench/diff_quality.py $(CORPUS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo-archive
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo-archive $(RWP_DIR)/node_modules
