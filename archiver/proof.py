@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -128,13 +129,20 @@ def add_timestamps(package_path: Path, tsa_urls: Sequence[str], *, timeout: floa
 def _collect_tokens(
     signature: bytes, tsa_urls: Sequence[str], timeout: float
 ) -> tuple[list[bytes], list[str]]:
-    tokens: list[bytes] = []
-    warnings: list[str] = []
-    for url in tsa_urls:
+    """Ask every TSA at once (each bounded by ``timeout``); tokens keep the TSAs' order."""
+
+    def ask(url: str) -> bytes | str:
         try:
-            tokens.append(timestamps.request_token(url, signature, timeout=timeout))
+            return timestamps.request_token(url, signature, timeout=timeout)
         except TimestampError as err:
-            warnings.append(f"no timestamp: {err}")  # err names the TSA
+            return f"no timestamp: {err}"  # err names the TSA
+
+    if not tsa_urls:
+        return [], []
+    with ThreadPoolExecutor(max_workers=min(8, len(tsa_urls))) as pool:
+        answers = list(pool.map(ask, tsa_urls))
+    tokens = [a for a in answers if isinstance(a, bytes)]
+    warnings = [a for a in answers if isinstance(a, str)]
     return tokens, warnings
 
 
