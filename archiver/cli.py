@@ -163,7 +163,8 @@ def capture(
     "trusted_keys_file",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="A file of trusted public keys (PEM blocks or sha256 fingerprints).",
+    help="A file of trusted public keys (PEM blocks or sha256 fingerprints); default "
+    "$ARCHIVER_TRUSTED_KEYS, or ~/.config/archiver/trusted-keys when it exists.",
 )
 @click.option(
     "--tsa-root",
@@ -192,7 +193,7 @@ def verify(
         path,
         trust_keys=[_read_file(p, "trusted key") for p in trust_keys],
         tsa_roots=[_read_file(p, "TSA root certificate") for p in tsa_roots],
-        trusted_keys_file=Path(trusted_keys_file) if trusted_keys_file else None,
+        trusted_keys_file=config.trusted_keys_file(trusted_keys_file),
         strict=strict,
     )
     if as_json:

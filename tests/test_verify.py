@@ -584,3 +584,22 @@ def test_a_removed_token_leaves_the_other_named_by_its_own_number(built: Built, 
     assert report.exit_code == 0, render_text(report)
     assert [t.file for t in report.timestamps] == ["provenance/manifest.json.sig.1.tsr"]
     assert report.check("timestamp-1").status == "passed"
+
+
+def test_default_trusted_keys_file_is_used_when_no_option_is_given(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newsroom keeps its keys in ~/.config/archiver/trusted-keys: verify reads it."""
+    monkeypatch.delenv("ARCHIVER_TRUSTED_KEYS", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    keys = tmp_path / "archiver" / "trusted-keys"
+    keys.parent.mkdir()
+    other = signing.fingerprint(Ed25519PrivateKey.generate())
+    keys.write_text(f"# colleagues\n{other}\n")
+    result = CliRunner().invoke(cli, ["verify", str(built.path), "--json"])
+    assert result.exit_code == 1, result.output  # anchors given, and the signer is not one
+    assert json.loads(result.output)["trust"] == "failed"
+    keys.write_text(f"{other}\n{signing.fingerprint(built.key)}  # the signer\n")
+    result = CliRunner().invoke(cli, ["verify", str(built.path), "--json"])
+    doc = json.loads(result.output)
+    assert next(c for c in doc["checks"] if c["id"] == "key")["status"] == "passed", doc
