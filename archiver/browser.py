@@ -63,7 +63,8 @@ __all__ = [
     "load_page",
 ]
 T = TypeVar("T")
-QUIET_AFTER_SCROLL_S = 0.25  # shorter second window: the page has settled once already
+QUIET_AFTER_SCROLL_S = 0.15  # shorter second window: the page has settled once already;
+# each scroll step already waited two frames, so lazy loads have been requested by now
 _FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
 

@@ -7,11 +7,13 @@ package is renamed into place by ``package.write_wacz``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import shutil
 import socket
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import SOFTWARE, __version__, browser, extract, package, proof
+from . import SOFTWARE, __version__, browser, package, proof
 from .archive import Archive, IndexEntry, text_sha256, token_time
 from .model import PageLoad, RecordInfo
 from .signing import fingerprint
@@ -105,6 +107,7 @@ def capture(
     """Capture ``url`` into a new signed package in ``archive`` and index it."""
     say: Progress = progress or (lambda _step: None)
     url = validate_url(url)
+    warming = _prewarm_extractor()
     capture_id = archive.new_id(datetime.now(UTC))
     dest = archive.package_path(capture_id)
     work = Path(tempfile.mkdtemp(prefix=f".{capture_id}-", dir=archive.root))
@@ -117,6 +120,9 @@ def capture(
             progress=say,
         )
         say("extracting article text")
+        warming.join()
+        from . import extract
+
         text_doc = extract.extract(load.dom_html, load.final_url, mime_type=load.main_mime_type)
         say("writing WARC records")
         page_id = uuid.uuid4().hex
@@ -190,6 +196,15 @@ def capture(
         article=text_doc.get("article") is not None,
         warnings=warnings,
     )
+
+
+def _prewarm_extractor() -> threading.Thread:
+    """Import the extractor (trafilatura, lxml: a few hundred ms) while Chromium starts."""
+    thread = threading.Thread(
+        target=importlib.import_module, args=("archiver.extract",), daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def _title(load: PageLoad, text_doc: dict[str, Any]) -> str:
