@@ -29,6 +29,7 @@ import pytest
 from replay import PywbReplay
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.chromium import launch_args
 from fixtures import media, pages, site
 from fixtures.server import PDF_TEXT, FixtureServer
 
@@ -372,22 +373,12 @@ def test_every_cdxj_line_points_at_the_record_it_names(article: Package) -> None
         assert rec.h("WARC-Target-URI") in indexed, f"{rec.h('WARC-Target-URI')} not in CDXJ"
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def scroll_height(browser_path: Path, url: str) -> int:
     """The document's scroll height in our own Chromium at the capture's viewport."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(browser_path), args=launch_args())
         try:
             page = browser.new_page(viewport={"width": VIEWPORT_WIDTH, "height": 800})
             page.goto(url, wait_until="networkidle")

@@ -30,19 +30,12 @@ import pytest
 from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.chromium import launch_args
 from fixtures.server import FixtureServer
 from fixtures.site import EDITS, PARAGRAPHS, article
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVER = Path(sys.executable).with_name("archiver")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Capture order: noise right after the original (an "unchanged" step), the consent wall
 # between two edits (history must skip it as a base), the rest in EDITS order.
@@ -578,7 +571,7 @@ def test_html_report_shows_the_changes_in_chromium(
 
     requested: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(browser_path), args=launch_args())
         try:
             page = browser.new_page()
             page.on("request", lambda r: requested.append(r.url))

@@ -18,20 +18,12 @@ import jsonschema
 import pytest
 from playwright.sync_api import sync_playwright
 
+from archiver.chromium import launch_args
 from archiver.errors import SchemaError
 from archiver.extract import SETTINGS, extract
 from archiver.schema import load_schema, validate
 from fixtures import site
 from fixtures.server import FixtureServer
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def served(url: str) -> tuple[bytes, str]:
@@ -45,7 +37,7 @@ def rendered(fixture_server: FixtureServer, browser_path: Path) -> Iterator[dict
     """The DOM of the original article and of the noise-only variant after scripts ran."""
     doms = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(browser_path), args=launch_args())
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             for name, url in (

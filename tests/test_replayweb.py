@@ -32,20 +32,13 @@ import pytest
 from playwright.sync_api import Frame, Page, ViewportSize, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from archiver.chromium import launch_args
 from fixtures.server import FixtureServer
 from fixtures.site import EDITOR_NOTE, HEADLINE, PARAGRAPHS
 
 HARNESS = Path(__file__).resolve().parent / "replayweb"
 VIEWER = HARNESS / "node_modules" / "replaywebpage"
 ARCHIVER = Path(sys.executable).parent / "archiver"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 WAIT_MS = 60_000  # an upper bound for the viewer to load the package, never a measurement
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -188,7 +181,7 @@ class Session:
 def session(browser_path: Path) -> Iterator[Session]:
     """A fresh Chromium (fresh service worker and cache) per test."""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(browser_path), args=launch_args())
         try:
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
