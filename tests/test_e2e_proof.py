@@ -22,8 +22,7 @@ import subprocess
 import sys
 import time
 import zipfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,19 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tamper import (  # tests/ is on sys.path under pytest
+    UNSIGNED,
+    Transform,
+    edit_record,
+    find_record,
+    flip,
+    flip_byte_in_body,
+    gzip_members,
+    main_response,
+    members,
+    record_id_at,
+    rewrite,
+)
 
 from archiver import signing
 from archiver.schema import validate
@@ -54,7 +66,6 @@ SIG = "provenance/manifest.json.sig"
 PUB = "provenance/signer.pub.pem"
 TSR0 = "provenance/manifest.json.sig.0.tsr"
 TSR1 = "provenance/manifest.json.sig.1.tsr"
-UNSIGNED = ("datapackage.json", "datapackage-digest.json")
 FAULTS = ("http500", "garbage", "reject", "other_data", "wrong_nonce", "no_eku")
 FAULT_REASON = {
     "http500": "HTTP 500",
@@ -202,123 +213,6 @@ def faulty(
 
 
 # -- zip, gzip and WARC surgery ------------------------------------------------------
-
-Transform = Callable[[bytes], bytes | None]
-
-
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {info.filename: zf.read(info) for info in zf.infolist()}
-
-
-def rewrite(
-    path: Path,
-    changes: dict[str, Transform],
-    *,
-    add: dict[str, bytes] | None = None,
-    fix_datapackage: bool = True,
-) -> None:
-    """Rewrite zip members in place (a change returning None drops the member), then
-    make the unsigned datapackage.json and its digest agree, as a careful tamperer would."""
-    with zipfile.ZipFile(path) as zf:
-        old = [(info, zf.read(info)) for info in zf.infolist()]
-    out: list[tuple[zipfile.ZipInfo, bytes]] = []
-    for info, data in old:
-        change = changes.get(info.filename)
-        new = change(data) if change else data
-        if new is not None:
-            out.append((info, new))
-    for name, data in (add or {}).items():
-        out.append((zipfile.ZipInfo(name, date_time=(2026, 11, 27, 9, 18, 7)), data))
-    if fix_datapackage:
-        by_name = {info.filename: data for info, data in out}
-        doc = json.loads(by_name["datapackage.json"])
-        doc["resources"] = [
-            {
-                "name": name.rsplit("/", 1)[-1],
-                "path": name,
-                "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-                "bytes": len(data),
-            }
-            for name, data in by_name.items()
-            if name not in UNSIGNED
-        ]
-        dp = json.dumps(doc, indent=2).encode()
-        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(dp).hexdigest()}
-        fixed = {"datapackage.json": dp, "datapackage-digest.json": json.dumps(digest).encode()}
-        out = [(info, fixed.get(info.filename, data)) for info, data in out]
-    with zipfile.ZipFile(path, "w") as zf:
-        for info, data in out:
-            zf.writestr(info, data, compress_type=info.compress_type)
-
-
-def gzip_members(data: bytes) -> list[bytes]:
-    """The raw (still compressed) gzip members of a WARC.gz, one record each."""
-    out: list[bytes] = []
-    while data:
-        inflater = zlib.decompressobj(31)
-        inflater.decompress(data)
-        used = len(data) - len(inflater.unused_data)
-        out.append(data[:used])
-        data = data[used:]
-    return out
-
-
-def record_header(record: bytes) -> dict[str, str]:
-    head = record.split(b"\r\n\r\n", 1)[0].decode("utf-8")
-    fields = {}
-    for line in head.split("\r\n")[1:]:
-        name, _, value = line.partition(":")
-        fields[name.strip()] = value.strip()
-    return fields
-
-
-def find_record(warc: bytes, wanted: Callable[[dict[str, str]], bool]) -> int:
-    for n, member in enumerate(gzip_members(warc)):
-        if wanted(record_header(gzip.decompress(member))):
-            return n
-    raise LookupError("no such record in the capture")
-
-
-def main_response(url: str) -> Callable[[dict[str, str]], bool]:
-    return lambda h: h.get("WARC-Type") == "response" and h.get("WARC-Target-URI") == url
-
-
-def record_id_at(warc: bytes, index: int) -> str:
-    return record_header(gzip.decompress(gzip_members(warc)[index]))["WARC-Record-ID"]
-
-
-def edit_record(index: int, edit: Callable[[bytes], bytes]) -> Transform:
-    """Decompress one record's gzip member, edit it, recompress only that member."""
-
-    def change(data: bytes) -> bytes:
-        raw = gzip_members(data)
-        raw[index] = gzip.compress(edit(gzip.decompress(raw[index])), mtime=0)
-        return b"".join(raw)
-
-    return change
-
-
-def flip_byte_in_body(word: bytes) -> Callable[[bytes], bytes]:
-    """Change one byte of ``word``'s first occurrence after the WARC and HTTP headers."""
-
-    def edit(record: bytes) -> bytes:
-        warc_head, _, block = record.partition(b"\r\n\r\n")
-        http_head, _, body = block.partition(b"\r\n\r\n")
-        pos = body.index(word) + len(word) - 1
-        body = body[:pos] + bytes([body[pos] ^ 0x01]) + body[pos + 1 :]
-        return warc_head + b"\r\n\r\n" + http_head + b"\r\n\r\n" + body
-
-    return edit
-
-
-def flip(pos: int) -> Transform:
-    def change(data: bytes) -> bytes:
-        b = bytearray(data)
-        b[pos % len(b)] ^= 0x01
-        return bytes(b)
-
-    return change
 
 
 @pytest.fixture

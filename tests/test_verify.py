@@ -12,7 +12,7 @@ import io
 import json
 import shutil
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,8 +30,10 @@ from archiver.verify import VerifyReport, render_text, verify_package
 from archiver.warc import WarcRecorder
 
 try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
+    from tamper import edit_record, flip, gzip_members, rewrite
     from tsa import LocalTSA
 except ImportError:  # pragma: no cover
+    from tests.tamper import edit_record, flip, gzip_members, rewrite
     from tests.tsa import LocalTSA
 
 URL = "http://127.0.0.1:8000/article.html"
@@ -158,83 +160,14 @@ def pkg(built: Built, tmp_path: Path) -> Path:
 
 # -- tamper helpers ----------------------------------------------------------------
 
-Transform = Callable[[bytes], bytes | None]
-
-
-def rewrite(
-    path: Path,
-    changes: dict[str, Transform],
-    *,
-    add: dict[str, bytes] | None = None,
-    fix_datapackage: bool = True,
-) -> None:
-    """Rewrite zip members in place (None drops one); optionally make datapackage match."""
-    with zipfile.ZipFile(path) as zf:
-        members = [(i, zf.read(i)) for i in zf.infolist()]
-    out: list[tuple[zipfile.ZipInfo, bytes]] = []
-    for info, data in members:
-        change = changes.get(info.filename)
-        new = change(data) if change else data
-        if new is not None:
-            out.append((info, new))
-    for name, data in (add or {}).items():
-        out.append((zipfile.ZipInfo(name, date_time=(2026, 11, 27, 9, 18, 7)), data))
-    if fix_datapackage:
-        by_name = {i.filename: d for i, d in out}
-        doc = json.loads(by_name["datapackage.json"])
-        doc["resources"] = [
-            {
-                "name": name.rsplit("/", 1)[-1],
-                "path": name,
-                "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-                "bytes": len(data),
-            }
-            for name, data in by_name.items()
-            if name not in ("datapackage.json", "datapackage-digest.json")
-        ]
-        dp = json.dumps(doc, indent=2).encode()
-        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(dp).hexdigest()}
-        out = [
-            (i, dp if i.filename == "datapackage.json" else d)
-            if i.filename != "datapackage-digest.json"
-            else (i, json.dumps(digest).encode())
-            for i, d in out
-        ]
-    with zipfile.ZipFile(path, "w") as zf:
-        for info, data in out:
-            zf.writestr(info, data, compress_type=info.compress_type)
-
 
 def warc_members(data: bytes) -> list[bytes]:
     """The gzip members of a WARC.gz, each decompressed (one record per member)."""
-    out = []
-    while data:
-        d = __import__("zlib").decompressobj(31)
-        out.append(d.decompress(data))
-        data = d.unused_data
-    return out
+    return [gzip.decompress(m) for m in gzip_members(data)]
 
 
 def warc_join(records: list[bytes]) -> bytes:
     return b"".join(gzip.compress(r, mtime=0) for r in records)
-
-
-def edit_record(index: int, edit: Callable[[bytes], bytes]) -> Transform:
-    def change(data: bytes) -> bytes:
-        recs = warc_members(data)
-        recs[index] = edit(recs[index])
-        return warc_join(recs)
-
-    return change
-
-
-def flip(pos: int) -> Transform:
-    def change(data: bytes) -> bytes:
-        b = bytearray(data)
-        b[pos % len(b)] ^= 0x01
-        return bytes(b)
-
-    return change
 
 
 def problems(report: VerifyReport, check_id: str) -> list[str]:
