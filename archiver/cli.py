@@ -76,7 +76,13 @@ def _load_or_create_key(key_path: str | None) -> Any:
     return _load_key_only(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        "terminal_width": 100,
+    }
+)
 @click.version_option(__version__, prog_name="archiver")
 def cli() -> None:
     """Capture web pages into signed, timestamped WACZ packages; verify and diff them."""
@@ -105,7 +111,7 @@ def capture(
     key_path: str | None,
     as_json: bool,
 ) -> None:
-    """Capture each URL into its own signed WACZ package in the archive."""
+    """Capture each URL into its own signed WACZ package."""
     from .capture import CaptureOptions
     from .capture import capture as do_capture
     from .urls import validate_url
@@ -185,7 +191,7 @@ def verify(
     strict: bool,
     as_json: bool,
 ) -> None:
-    """Re-check a capture offline: hashes, records, signature, timestamps, trust."""
+    """Re-check a capture offline: hashes, signature, timestamps, trust."""
     from . import verify as verify_mod
 
     path = _resolve_capture(capture_ref, archive_path)
@@ -220,7 +226,7 @@ def diff(
     html_file: str | None,
     ignore: tuple[str, ...],
 ) -> None:
-    """Report what changed in the article text between captures A and B."""
+    """What changed in the article text between captures A and B."""
     from . import compare
 
     if as_json and html_file:
@@ -255,7 +261,7 @@ def _render_diff(report: Any, *, as_json: bool, html_file: str | None) -> None:
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
 def history(url: str, archive_path: str | None, as_json: bool) -> None:
-    """Every capture of a URL in time order, and what changed at each step."""
+    """Every capture of a URL, and what changed at each step."""
     from . import compare, diff_render
 
     report = compare.history(_archive(archive_path), url)
@@ -369,7 +375,11 @@ def _load_key_only(path: Path) -> Any:
 def timestamp(
     capture_ref: str, archive_path: str | None, tsas: tuple[str, ...], timeout: float
 ) -> None:
-    """Add RFC 3161 tokens to a capture (only datapackage.json changes besides them)."""
+    """Add RFC 3161 timestamp tokens to a capture.
+
+    Only datapackage.json and its digest change besides the new tokens; the
+    signed bytes never do.
+    """
     from . import proof
 
     archive = _archive(archive_path)
