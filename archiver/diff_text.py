@@ -167,7 +167,12 @@ ABBREVIATIONS = frozenset(
 )
 
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then space.
-_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]\u00bb]*(?=\s)")
+# Latin, Arabic (U+061F, U+06D4) and Devanagari (U+0964) ends need white space after them;
+# CJK full-width ends (\u3002 \uff01 \uff1f) end a sentence with no space after.
+_END = re.compile(
+    r"[.!?\u2026\u061f\u06d4\u0964]+[\"'\u201d\u2019)\]\u00bb]*(?=\s)"
+    r"|(?P<cjk>[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*)"
+)
 _NEXT_START = re.compile(r"\s+[\"'\u201c\u2018(\[\u00ab]*[\w\u00bf\u00a1]")
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
 _LOOKBACK = 24  # longest abbreviation or initial checked before a period, in characters
@@ -196,6 +201,12 @@ def sentences(paragraph: str) -> list[str]:
     start = 0
     for match in _END.finditer(paragraph):
         end = match.end()
+        if match.group("cjk"):
+            piece = paragraph[start:end].strip()
+            if piece and paragraph[end:].strip():
+                out.append(piece)
+                start = end
+            continue
         nxt = _NEXT_START.match(paragraph, end)
         if not nxt or paragraph[nxt.end() - 1].islower():
             continue
@@ -216,12 +227,27 @@ def sentences(paragraph: str) -> list[str]:
 
 # --- word tokens -----------------------------------------------------------------------
 
-# Numbers keep their inner punctuation ("75,000", "7.5%", "1/2", "10:30")
-# and are atomic; words keep inner apostrophes and hyphens; anything else is one token.
+# Numbers keep their inner punctuation ("75,000", "7.5%", "1/2", "10:30"), a sign that
+# does not follow a word ("-12", "\u221212", not the "-" of the range "5-7"), a currency
+# sign before them and a unit or scale after them ("$3bn", "1.5 million", "12 per cent",
+# "3rd", "7pm"), and are atomic, so a changed number reads as a whole. Han, kana and
+# CJK punctuation are one token per character (those scripts put no space between words);
+# other words keep inner apostrophes and hyphens; anything else is one token.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(
-    r"""
-    (?P<num>\d+(?:[.,:/]\d+)*(?:%|\u2030)?)
-  | (?P<word>\w+(?:['\u2019\-\u2010\u2011]\w+)*)
+    rf"""
+    (?P<num>
+        (?:(?<![\w%)\]])[-\u2212+](?=[$\u20ac\u00a3\u00a5\u20b9]?\d))?
+        (?:[$\u20ac\u00a3\u00a5\u20b9])?
+        \d+(?:[.,:/\-\u2013]\d+)*
+        (?:%|\u2030
+          |\s?(?:per\s?cent|percent)\b
+          |\s(?:thousand|million|billion|trillion)\b
+          |[A-Za-z]{{1,3}}\b
+        )?
+    )
+  | (?P<cjk>[{_CJK}])
+  | (?P<word>[^\W{_CJK}]+(?:['\u2019\-\u2010\u2011][^\W{_CJK}]+)*)
   | (?P<punct>\S)
     """,
     re.VERBOSE,
@@ -234,7 +260,7 @@ class Token:
 
     lead: str  # white space before the token
     text: str
-    kind: str  # "num", "word" or "punct"
+    kind: str  # "num", "word" (a CJK character is one word) or "punct"
 
     @property
     def key(self) -> str:
@@ -247,6 +273,8 @@ def tokens(text: str) -> list[Token]:
     pos = 0
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "punct"
+        if kind == "cjk":
+            kind = "word"
         out.append(Token(text[pos : match.start()], match.group(0), kind))
         pos = match.end()
     return out

@@ -429,8 +429,9 @@ def test_sentence_splitter_respects_abbreviations_decimals_and_quotes() -> None:
 
 
 def test_tokens_keep_numbers_whole() -> None:
-    assert [t.text for t in tokens("$75,000 or 7.5% at 10:30, 1/2 off.")] == [
-        "$", "75,000", "or", "7.5%", "at", "10:30", ",", "1/2", "off", ".",
+    assert [t.text for t in tokens("$75,000 or 7.5% at 10:30, 1/2 off, 5-7 km, -3 C.")] == [
+        "$75,000", "or", "7.5%", "at", "10:30", ",", "1/2", "off", ",",
+        "5-7", "km", ",", "-3", "C", ".",
     ]  # fmt: skip
 
 

@@ -1,0 +1,158 @@
+"""Silent edits a publisher might make, and noise a hostile reviewer might plant.
+
+Pure tests: two hand-written urn:text: documents in, assertions on the DiffReport and
+its JSON. Each test states the report a reader should get for one kind of edit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from archiver.diff import DiffReport, diff_documents
+from archiver.diff_render import render_text
+from archiver.schema import validate
+
+LEAD = "The council met on Tuesday evening."
+
+
+def doc(
+    text: str,
+    *,
+    title: str | None = "Council approves budget",
+    published: str | None = "2026-11-01",
+    modified: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "schema": "https://archiver.dev/schemas/text.schema.json",
+        "url": "http://127.0.0.1/article",
+        "article": {
+            "title": title,
+            "byline": "Jane Doe",
+            "published": published,
+            "modified": modified,
+            "site_name": "Town News",
+            "text": text,
+        },
+        "reason": None,
+        "page_text": text,
+        "extractor": {"name": "trafilatura", "version": "2.3.1", "settings": {}},
+    }
+
+
+def run(old: str, new: str, **meta: Any) -> DiffReport:
+    old_meta = {k[4:]: v for k, v in meta.items() if k.startswith("old_")}
+    new_meta = {k[4:]: v for k, v in meta.items() if k.startswith("new_")}
+    report = diff_documents(doc(old, **old_meta), doc(new, **new_meta))
+    validate(report.to_json(), "diff.schema.json")
+    render_text(report)  # every report renders
+    return report
+
+
+def numbers(report: DiffReport) -> list[tuple[str | None, str | None]]:
+    return [(n.old, n.new) for n in report.number_changes()]
+
+
+def one(report: DiffReport) -> dict[str, Any]:
+    changes = report.to_json()["changes"]
+    assert len(changes) == 1, changes
+    item: dict[str, Any] = changes[0]
+    return item
+
+
+# --- numbers in many forms --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("Sales reached 1.5 million units.", "Sales reached 2 million units.",
+         ("1.5 million", "2 million")),
+        ("The deal is worth $3bn in total.", "The deal is worth $3.5bn in total.",
+         ("$3bn", "$3.5bn")),
+        ("Prices rose 12% last year.", "Prices rose 12 per cent last year.",
+         ("12%", "12 per cent")),
+        ("About 1,000 people came.", "About 1.000 people came.", ("1,000", "1.000")),
+        ("The vote is on March 3 at noon.", "The vote is on March 4 at noon.", ("3", "4")),
+        ("The plan runs until 2024 at least.", "The plan runs until 2025 at least.",
+         ("2024", "2025")),
+        ("The meeting starts at 10:30 on Monday.", "The meeting starts at 11:30 on Monday.",
+         ("10:30", "11:30")),
+        ("Expect 5-7 inches of snow.", "Expect 5-8 inches of snow.", ("5-7", "5-8")),
+        ("Expect 5\u20137 inches of snow.", "Expect 5\u20138 inches of snow.",
+         ("5\u20137", "5\u20138")),
+        ("It fell to -12 degrees.", "It fell to 12 degrees.", ("-12", "12")),
+        ("It is the 3rd attempt.", "It is the 4th attempt.", ("3rd", "4th")),
+        ("Doors open at 7pm sharp.", "Doors open at 8pm sharp.", ("7pm", "8pm")),
+        ("It cost &#8364;500 in total.", "It cost \u20ac600 in total.", ("\u20ac500", "\u20ac600")),
+        ("Growth was 1,5% this year.", "Growth was 2,5% this year.", ("1,5%", "2,5%")),
+    ],
+)  # fmt: skip
+def test_a_changed_number_is_called_out_whole(
+    old: str, new: str, expected: tuple[str, str]
+) -> None:
+    report = run(f"{LEAD} {old}", f"{LEAD} {new}")
+    item = one(report)
+    assert (item["kind"], item["unit"]) == ("change", "sentence")
+    assert numbers(report) == [expected]
+    assert "1 number changed" in report.summary
+
+
+def test_unicode_minus_against_hyphen_minus_is_the_same_number() -> None:
+    # U+2212 and "-" print the same value; only a typographic variant changed.
+    report = run(f"{LEAD} It fell to \u221212 degrees.", f"{LEAD} It fell to -12 degrees.")
+    assert report.status == "unchanged"
+
+
+def test_a_range_is_not_read_as_a_negative_number() -> None:
+    report = run(f"{LEAD} Scores were 3-2 at half time.", f"{LEAD} Scores were 3-1 at half time.")
+    assert numbers(report) == [("3-2", "3-1")]
+
+
+# --- scripts ----------------------------------------------------------------------------
+
+
+def test_cjk_sentences_split_on_full_width_ends_and_numbers_stand_alone() -> None:
+    old = "今天有3人受伤。明天会下雪吗？我们不知道！"
+    new = "今天有5人受伤。明天会下雨吗？我们不知道！"
+    report = run(old, new)
+    changes = report.to_json()["changes"]
+    assert [(c["kind"], c["old"], c["new"]) for c in changes] == [
+        ("change", "今天有3人受伤。", "今天有5人受伤。"),
+        ("change", "明天会下雪吗？", "明天会下雨吗？"),
+    ]
+    assert numbers(report) == [("3", "5")]
+    assert [s for s in changes[1]["segments"] if s["op"] != "equal"] == [
+        {"op": "delete", "text": "雪"},
+        {"op": "insert", "text": "雨"},
+    ]
+
+
+def test_right_to_left_sentences_split_and_changed_word_shown() -> None:
+    old = "هل الخطة جيدة؟ وصل 500 شخص. قال الرئيس إن الخطة جيدة."
+    new = "هل الخطة جيدة؟ وصل 600 شخص. قال الرئيس إن الخطة سيئة."
+    report = run(old, new)
+    changes = report.to_json()["changes"]
+    assert [(c["kind"], c["a"]["sentence"]) for c in changes] == [("change", 1), ("change", 2)]
+    assert numbers(report) == [("500", "600")]
+    assert report.a.paragraphs[0][0] == "هل الخطة جيدة؟"
+
+
+def test_emoji_swap_is_a_change() -> None:
+    report = run(
+        f"{LEAD} We won the match \U0001f389 today.", f"{LEAD} We won the match \U0001f622 today."
+    )
+    item = one(report)
+    assert [s for s in item["segments"] if s["op"] != "equal"] == [
+        {"op": "delete", "text": "\U0001f389"},
+        {"op": "insert", "text": "\U0001f622"},
+    ]
+
+
+def test_html_entities_left_in_text_are_not_a_change() -> None:
+    report = run(
+        f"{LEAD} Smith &amp; Sons earned &pound;5 million.",
+        f"{LEAD} Smith & Sons earned \u00a35 million.",
+    )
+    assert report.status == "unchanged"
