@@ -32,7 +32,16 @@ DATAPACKAGE_DIGEST = "datapackage-digest.json"
 REQUIRED = (WARC, CDXJ, PAGES, MANIFEST, SIGNATURE, SIGNER, DATAPACKAGE, DATAPACKAGE_DIGEST)
 CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
 TOKEN = re.compile(r"provenance/manifest\.json\.sig\.(\d+)\.tsr")
-_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_BAD_ZIP = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,  # zipfile: "File ... is encrypted, password required"
+)
+ENCRYPTED = "is encrypted, so it cannot be checked"
 
 
 class MemberError(Exception):
@@ -84,6 +93,9 @@ def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
         for info in infos:
             digest = hashlib.sha256()
             size = 0
+            if info.flag_bits & 0x1:
+                out.append(MemberHash(info.filename, None, 0, ENCRYPTED))
+                continue
             try:
                 stored = info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1
                 # STORED: raw bytes, no CRC pass (sha256 is the check that matters)
@@ -103,6 +115,8 @@ def read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """A whole small member, refusing more than ``limit`` bytes (declared or inflated)."""
     if info.file_size > limit:
         raise MemberError(f"is larger than {limit} bytes")
+    if info.flag_bits & 0x1:
+        raise MemberError(ENCRYPTED)
     try:
         with zf.open(info) as fh:
             data = fh.read(limit + 1)
