@@ -59,6 +59,7 @@ from .verify_zip import (
     CONTENT_PREFIXES,
     DATAPACKAGE,
     DATAPACKAGE_DIGEST,
+    ENCRYPTED,
     MANIFEST,
     SIGNATURE,
     SIGNER,
@@ -71,13 +72,22 @@ from .verify_zip import (
     read_small,
     token_names,
 )
+from .verify_zipstructure import structure_problems
 
 __all__ = ["VerifyReport", "render_text", "verify_package"]
 
 MANIFEST_LIMIT = 256 << 20
 SMALL_LIMIT = 1 << 20
 DATAPACKAGE_LIMIT = 16 << 20
-_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_BAD_ZIP = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,  # zipfile: "File ... is encrypted, password required"
+)
 
 
 def verify_package(
@@ -185,6 +195,8 @@ class _Verifier:
     def _layout(self) -> None:
         check = self.checks["layout"]
         for where, problem in layout_problems(self.infos):
+            check.fail(where, problem)
+        for where, problem in structure_problems(self.path, self.zf):
             check.fail(where, problem)
         data = self._small(DATAPACKAGE, DATAPACKAGE_LIMIT)
         digest_doc = self._small(DATAPACKAGE_DIGEST)
@@ -333,6 +345,10 @@ class _Verifier:
         info = self.by_name.get(CDXJ)
         if info is None:
             check.skip(f"{CDXJ} is missing")
+            return
+        if info.flag_bits & 0x1:
+            check.fail(CDXJ, ENCRYPTED)
+            check.settle("")
             return
         try:
             with self.zf.open(info) as fh:

@@ -1,0 +1,260 @@
+"""A forger's attempts on a real package (WarcRecorder, proof.seal with two local openssl
+TSAs, package.write_wacz): each changes what the package shows, or how a reader could
+read it, and ``verify_package`` must fail (exit 1) naming the file or record, or say
+the input is unreadable (exit 2). Never exit 0, never a traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from archiver.verify import VerifyReport, render_text, verify_package
+
+try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
+    from tamper import rewrite
+    from test_verify import Built, build_package
+    from tsa import LocalTSA
+except ImportError:  # pragma: no cover
+    from tests.tamper import rewrite
+    from tests.test_verify import Built, build_package
+    from tests.tsa import LocalTSA
+
+WARC = "archive/data.warc.gz"
+CDXJ = "indexes/index.cdxj"
+PAGES = "pages/pages.jsonl"
+MANIFEST = "provenance/manifest.json"
+SIG = "provenance/manifest.json.sig"
+PUB = "provenance/signer.pub.pem"
+TSR0 = "provenance/manifest.json.sig.0.tsr"
+TSR1 = "provenance/manifest.json.sig.1.tsr"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    base = tmp_path_factory.mktemp("adversarial")
+    key = Ed25519PrivateKey.generate()
+    (base / "a").mkdir()
+    (base / "b").mkdir()
+    with LocalTSA(base / "a") as tsa_a, LocalTSA(base / "b") as tsa_b:
+        path = build_package(base / "clean.wacz", key, [tsa_a.url, tsa_b.url])
+        yield Built(path, key, [tsa_a.root_pem, tsa_b.root_pem])
+
+
+@pytest.fixture
+def pkg(built: Built, tmp_path: Path) -> Path:
+    dest = tmp_path / "copy.wacz"
+    shutil.copyfile(built.path, dest)
+    return dest
+
+
+def verify(built: Built, path: Path) -> VerifyReport:
+    return verify_package(path, trust_keys=[built.pub], tsa_roots=built.roots)
+
+
+def all_problems(report: VerifyReport) -> list[str]:
+    return [p.line() for c in report.checks for p in c.problems]
+
+
+def assert_fails_naming(report: VerifyReport, *names: str) -> None:
+    text = render_text(report)
+    assert report.exit_code == 1, text
+    lines = all_problems(report)
+    for name in names:
+        assert any(name in line for line in lines), (name, lines)
+
+
+def write_zip(path: Path, entries: list[tuple[str, bytes, int]], comment: bytes = b"") -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data, method in entries:
+            info = zipfile.ZipInfo(name, date_time=(2026, 11, 27, 9, 18, 7))
+            zf.writestr(info, data, compress_type=method)
+        zf.comment = comment
+
+
+def entries_of(path: Path) -> list[tuple[str, bytes, int]]:
+    with zipfile.ZipFile(path) as zf:
+        return [(i.filename, zf.read(i), i.compress_type) for i in zf.infolist()]
+
+
+# -- the clean package is the baseline --------------------------------------------------
+
+
+def test_clean_package_passes(built: Built) -> None:
+    report = verify(built, built.path)
+    assert report.exit_code == 0, render_text(report)
+
+
+# -- zip container ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_duplicate_warc_member_with_other_content(built: Built, pkg: Path, first: bool) -> None:
+    """A replay tool may read either copy: verify must refuse the ambiguity itself."""
+    entries = entries_of(pkg)
+    real = next(e for e in entries if e[0] == WARC)
+    fake = (WARC, real[1].replace(b"\x00", b"\x01", 1), zipfile.ZIP_STORED)
+    entries.insert(0 if first else len(entries), fake)
+    write_zip(pkg, entries)
+    assert_fails_naming(verify(built, pkg), f"{WARC}: appears 2 times")
+
+
+def test_data_prepended_to_the_zip(built: Built, pkg: Path) -> None:
+    pkg.write_bytes(b"MZ" + b"\x00" * 510 + pkg.read_bytes())
+    assert_fails_naming(verify(built, pkg), "prepended")
+
+
+def test_data_appended_after_the_zip(built: Built, pkg: Path) -> None:
+    pkg.write_bytes(pkg.read_bytes() + b"<script>alert(1)</script>")
+    assert_fails_naming(verify(built, pkg), "follow the end of the zip")
+
+
+def test_zip_comment(built: Built, pkg: Path) -> None:
+    write_zip(pkg, entries_of(pkg), comment=b"verified by the newsroom")
+    assert_fails_naming(verify(built, pkg), "follow the end of the zip")
+
+
+def test_a_whole_second_zip_appended(built: Built, pkg: Path, tmp_path: Path) -> None:
+    """Two packages glued: Python reads the last directory, a streaming reader the first."""
+    other = tmp_path / "other.wacz"
+    shutil.copyfile(built.path, other)
+    rewrite(other, {PAGES: lambda d: d.replace(b"Kursk", b"Kyiv")})
+    pkg.write_bytes(other.read_bytes() + pkg.read_bytes())
+    assert_fails_naming(verify(built, pkg), "prepended")
+
+
+def test_hidden_bytes_between_members(built: Built, pkg: Path) -> None:
+    data = pkg.read_bytes()
+    with zipfile.ZipFile(pkg) as zf:
+        second = sorted(i.header_offset for i in zf.infolist())[1]
+    junk = b"PK\x03\x04hidden"
+    data = data[:second] + junk + data[second:]
+    pkg.write_bytes(_shift_directory(data, second, len(junk)))
+    assert_fails_naming(verify(built, pkg), "hidden data")
+
+
+def _shift_directory(data: bytes, after: int, by: int) -> bytes:
+    """Fix local header offsets in the central directory after inserting ``by`` bytes."""
+    eocd = data.rindex(b"PK\x05\x06")
+    count, _, cd_offset = struct.unpack("<HII", data[eocd + 10 : eocd + 20])
+    out = bytearray(data)
+    pos = cd_offset + by
+    for _ in range(count):
+        nlen, xlen, clen = struct.unpack("<HHH", out[pos + 28 : pos + 34])
+        (offset,) = struct.unpack("<I", out[pos + 42 : pos + 46])
+        if offset >= after:
+            out[pos + 42 : pos + 46] = struct.pack("<I", offset + by)
+        pos += 46 + nlen + xlen + clen
+    out[eocd + 16 : eocd + 20] = struct.pack("<I", cd_offset + by)
+    return bytes(out)
+
+
+def _central_entries(data: bytes) -> list[tuple[int, str, int]]:
+    """(position in file, name, local header offset) of each central directory entry."""
+    eocd = data.rindex(b"PK\x05\x06")
+    count, _, cd_offset = struct.unpack("<HII", data[eocd + 10 : eocd + 20])
+    out = []
+    pos = cd_offset
+    for _ in range(count):
+        nlen, xlen, clen = struct.unpack("<HHH", data[pos + 28 : pos + 34])
+        (offset,) = struct.unpack("<I", data[pos + 42 : pos + 46])
+        out.append((pos, data[pos + 46 : pos + 46 + nlen].decode(), offset))
+        pos += 46 + nlen + xlen + clen
+    return out
+
+
+def test_two_directory_entries_pointing_at_one_local_header(built: Built, pkg: Path) -> None:
+    """Overlapping entries: pages.jsonl's directory entry points at the CDXJ's bytes."""
+    data = bytearray(pkg.read_bytes())
+    entries = {name: (pos, off) for pos, name, off in _central_entries(bytes(data))}
+    pos, _ = entries[PAGES]
+    data[pos + 42 : pos + 46] = struct.pack("<I", entries[CDXJ][1])
+    pkg.write_bytes(bytes(data))
+    report = verify(built, pkg)
+    assert report.exit_code in (1, 2), render_text(report)
+    if report.exit_code == 1:
+        assert_fails_naming(report, PAGES)
+
+
+def test_local_header_names_another_file(built: Built, pkg: Path) -> None:
+    """A streaming unzipper reads local names: make the WARC's local name differ."""
+    data = bytearray(pkg.read_bytes())
+    off = next(o for _, n, o in _central_entries(bytes(data)) if n == WARC)
+    name_at = off + 30
+    assert data[name_at : name_at + len(WARC)] == WARC.encode()
+    data[name_at : name_at + 1] = b"A"  # Archive/data.warc.gz
+    pkg.write_bytes(bytes(data))
+    assert_fails_naming(verify(built, pkg), "two names")
+
+
+def test_local_header_says_deflated_while_directory_says_stored(built: Built, pkg: Path) -> None:
+    data = bytearray(pkg.read_bytes())
+    off = next(o for _, n, o in _central_entries(bytes(data)) if n == WARC)
+    data[off + 8 : off + 10] = struct.pack("<H", zipfile.ZIP_DEFLATED)
+    pkg.write_bytes(bytes(data))
+    assert_fails_naming(verify(built, pkg), WARC)
+
+
+def test_name_cut_at_a_nul_byte(built: Built, pkg: Path) -> None:
+    """``archive/data.warc.gz\\0.exe``: Python shows the name cut at the NUL."""
+    entries = [(n + "Zx" if n == PAGES else n, d, m) for n, d, m in entries_of(pkg)]
+    write_zip(pkg, entries)
+    data = pkg.read_bytes().replace(PAGES.encode() + b"Zx", PAGES.encode() + b"\0x")
+    pkg.write_bytes(data)
+    with zipfile.ZipFile(pkg) as zf:
+        assert PAGES in zf.namelist()  # what Python-based readers see
+    report = verify(built, pkg)
+    assert_fails_naming(report, PAGES)
+
+
+@pytest.mark.parametrize(
+    "name", ["../archive/data.warc.gz", "/archive/data.warc.gz", "Archive/data.warc.gz"]
+)
+def test_path_and_case_variants_of_the_warc(built: Built, pkg: Path, name: str) -> None:
+    entries = entries_of(pkg)
+    warc = next(d for n, d, _ in entries if n == WARC)
+    fake = warc[:-10] + b"\x00" * 10
+    entries.append((name, fake, zipfile.ZIP_STORED))
+    write_zip(pkg, entries)
+    assert_fails_naming(verify(built, pkg), "not part of a capture package")
+
+
+def test_directory_entry(built: Built, pkg: Path) -> None:
+    rewrite(pkg, {}, add={"archive/": b""})
+    assert_fails_naming(verify(built, pkg), "archive/:")
+
+
+def test_encryption_flag_on_a_member_is_named_not_a_crash(built: Built, pkg: Path) -> None:
+    for target in (PAGES, MANIFEST, CDXJ):
+        data = bytearray(built.path.read_bytes())
+        for pos, name, off in _central_entries(bytes(data)):
+            if name == target:
+                for at in (pos + 8, off + 6):
+                    (flags,) = struct.unpack("<H", data[at : at + 2])
+                    data[at : at + 2] = struct.pack("<H", flags | 1)
+        pkg.write_bytes(bytes(data))
+        report = verify(built, pkg)
+        assert_fails_naming(report, f"{target}: is encrypted")
+
+
+def test_warc_deflated_in_the_zip(built: Built, pkg: Path) -> None:
+    entries = [(n, d, zipfile.ZIP_DEFLATED if n == WARC else m) for n, d, m in entries_of(pkg)]
+    write_zip(pkg, entries)
+    assert_fails_naming(verify(built, pkg), f"{WARC}: must be STORED")
+
+
+def test_zero_byte_package_is_unreadable(built: Built, pkg: Path) -> None:
+    pkg.write_bytes(b"")
+    report = verify(built, pkg)
+    assert report.exit_code == 2 and report.error
+
+
+def test_empty_zip_names_every_missing_file(built: Built, pkg: Path) -> None:
+    write_zip(pkg, [])
+    assert_fails_naming(verify(built, pkg), f"{WARC}: is missing", f"{MANIFEST}: is missing")
