@@ -198,7 +198,9 @@ class DiffReport:
         del out["paragraphs_changed"]
         for c in self.changes:
             out[f"{c.unit}s_{_KINDS[c.kind]}"] += c.sentences if c.unit == "sentence" else 1
-        out["numbers_changed"] = sum(len(c.numbers) for c in self.changes)
+        body = [n for c in self.changes for n in c.numbers]
+        out["numbers_changed"] = sum(not n.same_value for n in body)
+        out["numbers_reformatted"] = sum(n.same_value for n in body)
         out["metadata_changed"] = len(self.metadata_changes)
         return out
 
@@ -367,9 +369,10 @@ def _summary(report: DiffReport) -> str:
             n = counts.get(f"{unit}s_{word}", 0)
             if n:
                 parts.append(f"{n} {unit}{'s' if n != 1 else ''} {word}")
-    if counts["numbers_changed"]:
-        n = counts["numbers_changed"]
-        parts.append(f"{n} number{'s' if n != 1 else ''} changed")
+    for word in ("changed", "reformatted"):
+        n = counts[f"numbers_{word}"]
+        if n:
+            parts.append(f"{n} number{'s' if n != 1 else ''} {word}")
     for m in report.metadata_changes:
         parts.append(f"{FIELD_LABELS[m.field]} changed")
     return ", ".join(parts)

@@ -6,10 +6,11 @@ whole, so a change reads "[-75,000-]{+7,500+}", never as a character soup.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .diff_align import align
-from .diff_text import Token, tokens
+from .diff_text import Token, norm, tokens
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,158 @@ class NumberChange:
     old: str | None
     new: str | None
 
-    def to_json(self) -> dict[str, str | None]:
-        return {"old": self.old, "new": self.new}
+    @property
+    def same_value(self) -> bool:
+        """Both forms read as the same value ("12%" -> "12 per cent", "three" -> "3")."""
+        if self.old is None or self.new is None:
+            return False
+        a, b = _value(self.old), _value(self.new)
+        return a is not None and a == b
+
+    def to_json(self) -> dict[str, str | bool | None]:
+        out: dict[str, str | bool | None] = {"old": self.old, "new": self.new}
+        if self.same_value:
+            out["same_value"] = True  # present only when true: most changes are of value
+        return out
 
     def label(self) -> str:
-        return f"{self.old or '(none)'} -> {self.new or '(none)'}"
+        tail = " (same value, written differently)" if self.same_value else ""
+        return f"{self.old or '(none)'} -> {self.new or '(none)'}{tail}"
+
+
+_SMALL = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+_UNITS = {
+    "per cent": "%",
+    "percent": "%",
+    "thousand": "k",
+    "million": "m",
+    "bn": "b",
+    "billion": "b",
+    "trillion": "t",
+    "tn": "t",
+}
+_VALUE = re.compile(
+    r"(?P<sign>[-+]?)(?P<cur>[$\u20ac\u00a3\u00a5\u20b9]?)(?P<digits>\d+(?:[.,:/\-]\d+)*)"
+    r"\s*(?P<unit>.*)"
+)
+
+
+def _value(text: str) -> tuple[str, str, str, str] | None:
+    """A comparable reading of a number token, or None when it has no single reading.
+
+    Only forms that cannot be misread compare equal: the same digits with the same sign,
+    currency and unit, where "%" = "per cent" = "percent", "bn" = "billion", and a number
+    word up to twenty equals its digits. "1,000" and "1.000" do not (one is a thousand or
+    one, depending on the locale).
+    """
+    key = norm(text)
+    if key in _SMALL:
+        return ("", "", str(_SMALL.index(key)), "")
+    match = _VALUE.fullmatch(key)
+    if match is None:
+        return None
+    unit = " ".join(match["unit"].split())
+    return (match["sign"], match["cur"], match["digits"], _UNITS.get(unit, unit))
+
+
+# English number words. One replaced by a number (spelled or in digits) is called out as
+# a number change ("three -> four", "three -> 5"); one merely added or removed is not, since
+# "one" and "second" are as often pronouns or time words as counts.
+SPELLED_NUMBERS = frozenset(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+        "trillion",
+        "dozen",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "millions",
+        "billions",
+        "half",
+        "quarter",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+    ]
+)
+
+
+def _numeric(tok: Token) -> bool:
+    return tok.kind == "num" or (tok.kind == "word" and tok.key in SPELLED_NUMBERS)
+
+
+def _number_changes(gone: list[Token], came: list[Token]) -> list[NumberChange]:
+    old = [t for t in gone if _numeric(t)]
+    new = [t for t in came if _numeric(t)]
+    out = []
+    for k in range(max(len(old), len(new))):
+        a = old[k] if k < len(old) else None
+        b = new[k] if k < len(new) else None
+        alone = a if b is None else b if a is None else None
+        if alone is not None and alone.kind != "num":
+            continue  # a number word added or removed alone: not a count changing
+        out.append(NumberChange(a.text if a else None, b.text if b else None))
+    return out
 
 
 def _join(toks: list[Token]) -> str:
@@ -70,15 +218,7 @@ def word_diff(old: str, new: str) -> tuple[list[Segment], list[NumberChange]]:
             came = [Token("", came[0].text, came[0].kind), *came[1:]]
         emit("delete", _join(gone))
         emit("insert", _join(came))
-        old_nums = [t.text for t in gone if t.kind == "num"]
-        new_nums = [t.text for t in came if t.kind == "num"]
-        for k in range(max(len(old_nums), len(new_nums))):
-            numbers.append(
-                NumberChange(
-                    old_nums[k] if k < len(old_nums) else None,
-                    new_nums[k] if k < len(new_nums) else None,
-                )
-            )
+        numbers += _number_changes(gone, came)
         if pi < len(ta):
             emit("equal", tb[pj].lead + tb[pj].text)
         i, j = pi + 1, pj + 1
