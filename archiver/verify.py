@@ -310,10 +310,17 @@ class _Verifier:
             return
         try:
             doc = json.loads(self.datapackage)
-            resources = {r["path"]: r for r in doc["resources"] if isinstance(r, dict)}
+            listed = [r for r in doc["resources"] if isinstance(r, dict)]
+            resources = {r["path"]: r for r in listed}
         except (ValueError, KeyError, TypeError, AttributeError):
             check.fail(DATAPACKAGE, "is not a valid WACZ datapackage (no resources list)")
             return
+        if len(resources) != len(listed):
+            seen: set[object] = set()
+            for path in (r["path"] for r in listed):
+                if path in seen:
+                    check.fail(str(path), "is listed twice in datapackage.json")
+                seen.add(path)
         for name in sorted(self.by_name):
             if name in (DATAPACKAGE, DATAPACKAGE_DIGEST) or name in resources:
                 continue

@@ -6,23 +6,29 @@ the input is unreadable (exit 2). Never exit 0, never a traceback.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import shutil
 import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from archiver import signing
 from archiver.verify import VerifyReport, render_text, verify_package
 
 try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tamper import rewrite
+    from tamper import gzip_members, members, record_header, rewrite
     from test_verify import Built, build_package
     from tsa import LocalTSA
 except ImportError:  # pragma: no cover
-    from tests.tamper import rewrite
+    from tests.tamper import gzip_members, members, record_header, rewrite
     from tests.test_verify import Built, build_package
     from tests.tsa import LocalTSA
 
@@ -258,3 +264,194 @@ def test_zero_byte_package_is_unreadable(built: Built, pkg: Path) -> None:
 def test_empty_zip_names_every_missing_file(built: Built, pkg: Path) -> None:
     write_zip(pkg, [])
     assert_fails_naming(verify(built, pkg), f"{WARC}: is missing", f"{MANIFEST}: is missing")
+
+
+# -- WARC, index, pages ------------------------------------------------------------------
+
+
+def _record_bytes(warc: bytes, index: int) -> bytes:
+    return gzip.decompress(gzip_members(warc)[index])
+
+
+def test_record_appended_after_the_last_one(built: Built, pkg: Path) -> None:
+    def append(warc: bytes) -> bytes:
+        rec = _record_bytes(warc, 1).replace(b"0000-4000-8000-000000000002", b"0000-4000-8000-999")
+        rec = rec.replace(b"75,000", b"7,500 ")
+        return warc + gzip.compress(rec, mtime=0)
+
+    rewrite(pkg, {WARC: append})
+    assert_fails_naming(
+        verify(built, pkg),
+        f"{WARC}: sha256 does not match the signed manifest",
+        "is not in the signed manifest (record added?)",
+    )
+
+
+def test_second_warc_file(built: Built, pkg: Path) -> None:
+    warc = members(pkg)[WARC]
+    rewrite(pkg, {}, add={"archive/data2.warc.gz": warc})
+    assert_fails_naming(verify(built, pkg), "archive/data2.warc.gz: is not listed in the signed")
+
+
+def test_content_length_grown_to_swallow_the_next_record(built: Built, pkg: Path) -> None:
+    """Records joined into one gzip member, the first's Content-Length covering both."""
+
+    def swallow(warc: bytes) -> bytes:
+        parts = gzip_members(warc)
+        first, second = _record_bytes(warc, 1), _record_bytes(warc, 2)
+        length = int(record_header(first)["Content-Length"])
+        grown = first.replace(
+            f"Content-Length: {length}\r\n".encode(),
+            f"Content-Length: {length + 4 + len(second)}\r\n".encode(),
+            1,
+        )
+        joined = gzip.compress(grown[:-4] + b"\r\n\r\n" + second, mtime=0)
+        return b"".join([parts[0], joined, *parts[3:]])
+
+    rewrite(pkg, {WARC: swallow})
+    report = verify(built, pkg)
+    assert_fails_naming(report, f"{WARC}: sha256 does not match", "record ")
+
+
+def _cdxj_lines(pkg: Path) -> list[bytes]:
+    return members(pkg)[CDXJ].splitlines(keepends=True)
+
+
+def test_cdxj_line_for_a_real_record_but_another_url(built: Built, pkg: Path) -> None:
+    line = _cdxj_lines(pkg)[0]
+    _, ts, doc = line.split(b" ", 2)
+    entry = json.loads(doc)
+    entry["url"] = "http://127.0.0.1:8000/other.html"
+    forged = b"%s %s %s\n" % (b"1,0,0,127)/other.html", ts, json.dumps(entry).encode())
+    rewrite(pkg, {CDXJ: lambda d: d + forged})
+    n = len(_cdxj_lines(pkg))
+    assert_fails_naming(verify(built, pkg), f"{CDXJ} line {n}: says url", f"{CDXJ}: sha256")
+
+
+def test_cdxj_offset_inside_another_record(built: Built, pkg: Path) -> None:
+    doc = _cdxj_lines(pkg)[0].split(b" ", 2)[2]
+    entry = json.loads(doc)
+    entry["offset"] = int(entry["offset"]) + 7
+    rewrite(pkg, {CDXJ: lambda d: d.replace(doc.rstrip(b"\n"), json.dumps(entry).encode())})
+    assert_fails_naming(verify(built, pkg), f"{CDXJ} line 1: points at offset", f"{CDXJ}: sha256")
+
+
+def test_pages_jsonl_pointing_to_another_url(built: Built, pkg: Path) -> None:
+    rewrite(pkg, {PAGES: lambda d: d.replace(b"article.html", b"other.html")})
+    assert_fails_naming(verify(built, pkg), f"{PAGES}: sha256 does not match the signed manifest")
+
+
+# -- manifest and signature ----------------------------------------------------------------
+
+
+def _manifest(pkg: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(members(pkg)[MANIFEST])
+    return doc
+
+
+def _resign(pkg: Path, manifest: bytes, key: Ed25519PrivateKey) -> None:
+    rewrite(
+        pkg,
+        {
+            MANIFEST: lambda _: manifest,
+            SIG: lambda _: signing.sign(key, manifest),
+            PUB: lambda _: signing.public_pem(key),
+            TSR0: lambda _: None,
+            TSR1: lambda _: None,
+        },
+    )
+
+
+def test_manifest_with_an_extra_record_not_resigned(built: Built, pkg: Path) -> None:
+    doc = _manifest(pkg)
+    extra = dict(doc["records"][1], id="<urn:uuid:forged>")
+    doc["records"].append(extra)
+    rewrite(pkg, {MANIFEST: lambda _: rfc8785.dumps(doc)})
+    report = verify(built, pkg)
+    assert_fails_naming(report, f"{SIG}: does not verify")
+    assert report.check("timestamp-0").status == "passed"  # tokens cover the signature only
+
+
+@pytest.mark.parametrize("how", ["duplicate-record", "duplicate-file", "extra-file"])
+def test_manifest_edited_and_resigned_by_the_real_key(built: Built, pkg: Path, how: str) -> None:
+    """Even the key holder cannot make an ambiguous manifest pass."""
+    doc = _manifest(pkg)
+    if how == "duplicate-record":
+        doc["records"].append(dict(doc["records"][1], payload_digest="sha256:" + "0" * 64))
+    elif how == "duplicate-file":
+        doc["files"].append(dict(doc["files"][0], sha256="0" * 64))
+    else:
+        doc["files"].append({"path": "archive/extra.warc.gz", "sha256": "0" * 64, "bytes": 1})
+    _resign(pkg, rfc8785.dumps(doc), built.key)
+    report = verify(built, pkg)
+    assert report.exit_code == 1, render_text(report)
+    assert report.check("files").status == "failed"
+
+
+@pytest.mark.parametrize("form", ["indented", "unicode-escape", "bom", "duplicate-key"])
+def test_manifest_with_the_same_meaning_in_other_bytes(built: Built, pkg: Path, form: str) -> None:
+    raw = members(pkg)[MANIFEST]
+    doc = json.loads(raw)
+    if form == "indented":
+        new = json.dumps(doc, indent=1, sort_keys=True).encode()
+    elif form == "unicode-escape":
+        new = raw.replace(b'"capture"', b'"\\u0063apture"')
+    elif form == "bom":
+        new = b"\xef\xbb\xbf" + raw
+    else:
+        url = json.dumps(doc["capture"]["final_url"]).encode()
+        new = raw.replace(b'"final_url":', b'"final_url":"http://evil.test/","final_url":', 1)
+        assert url in new
+    _resign(pkg, new, built.key)  # by the real key: the bytes are still refused
+    report = verify(built, pkg)
+    assert_fails_naming(report, MANIFEST)
+    assert report.check("files").status == "failed"
+
+
+def test_signature_by_another_key_while_manifest_names_the_packed_key(
+    built: Built, pkg: Path
+) -> None:
+    thief = Ed25519PrivateKey.generate()
+    rewrite(pkg, {SIG: lambda _: signing.sign(thief, members(built.path)[MANIFEST])})
+    assert_fails_naming(verify(built, pkg), f"{SIG}: does not verify")
+
+
+def test_signer_key_swapped_with_the_manifest_naming_the_old_key(built: Built, pkg: Path) -> None:
+    thief = Ed25519PrivateKey.generate()
+    manifest = members(pkg)[MANIFEST]
+    rewrite(
+        pkg,
+        {SIG: lambda _: signing.sign(thief, manifest), PUB: lambda _: signing.public_pem(thief)},
+    )
+    report = verify_package(pkg)  # no anchors at all: still an integrity failure
+    assert_fails_naming(report, f"{MANIFEST}: names a different signer key")
+
+
+# -- datapackage ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["missing", "extra", "size", "duplicate"])
+def test_datapackage_resources_wrong(built: Built, pkg: Path, how: str) -> None:
+    def edit(data: bytes) -> bytes:
+        doc = json.loads(data)
+        res = doc["resources"]
+        if how == "missing":
+            res[:] = [r for r in res if r["path"] != PAGES]
+        elif how == "extra":
+            res.append({"name": "x", "path": "archive/x.warc.gz", "hash": "sha256:00", "bytes": 1})
+        elif how == "size":
+            next(r for r in res if r["path"] == PAGES)["bytes"] += 1
+        else:
+            first = next(r for r in res if r["path"] == PAGES)
+            res.insert(0, dict(first, hash="sha256:" + "0" * 64))
+        return json.dumps(doc).encode()
+
+    rewrite(pkg, {"datapackage.json": edit}, fix_datapackage=False)
+    dp = members(pkg)["datapackage.json"]
+    fixed = json.dumps(
+        {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(dp).hexdigest()}
+    ).encode()
+    rewrite(pkg, {"datapackage-digest.json": lambda _: fixed}, fix_datapackage=False)
+    report = verify(built, pkg)
+    names = {"missing": PAGES, "extra": "archive/x.warc.gz", "size": PAGES, "duplicate": PAGES}
+    assert_fails_naming(report, names[how])
