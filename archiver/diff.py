@@ -28,6 +28,8 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from fractions import Fraction
 from typing import Any
 
@@ -143,16 +145,24 @@ class MetaChange:
     new: str | None
     segments: tuple[Segment, ...] = ()
     numbers: tuple[NumberChange, ...] = ()
+    format_only: bool = False  # a date written another way that names the same time
+
+    def label(self) -> str:
+        name = FIELD_LABELS[self.field]
+        return f"{name} (same time, written differently)" if self.format_only else name
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "field": self.field,
-            "label": FIELD_LABELS[self.field],
+            "label": self.label(),
             "old": self.old,
             "new": self.new,
             "segments": [s.to_json() for s in self.segments],
             "numbers": [n.to_json() for n in self.numbers],
         }
+        if self.format_only:
+            out["format_only"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -355,8 +365,44 @@ def _metadata_changes(
         numbers: list[NumberChange] = []
         if before and after:
             segments, numbers = word_diff(before, after)
-        out.append(MetaChange(name, before, after, tuple(segments), tuple(numbers)))
+        same = name in ("published", "modified") and same_time(before, after)
+        if same:
+            numbers = []  # no fact changed: "Z" -> "+00:00" is not a number to call out
+        out.append(MetaChange(name, before, after, tuple(segments), tuple(numbers), same))
     return out
+
+
+def _when(text: str | None) -> tuple[datetime, bool] | None:
+    """An ISO 8601 or RFC 2822 date, and whether it gives a time of day; None if neither."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text)
+        return value, len(text) > 10
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text), True
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def same_time(old: str | None, new: str | None) -> bool:
+    """Two date texts that name the same time, written differently (a format-only change).
+
+    Same instant when both carry a zone; same wall-clock time when one lacks it (the zone
+    was added or dropped); same calendar date when one gives no time of day.
+    """
+    a, b = _when(old), _when(new)
+    if a is None or b is None:
+        return False
+    (da, timed_a), (db, timed_b) = a, b
+    if not (timed_a and timed_b):
+        return da.date() == db.date()
+    if (da.tzinfo is None) != (db.tzinfo is None):
+        return da.replace(tzinfo=None) == db.replace(tzinfo=None)
+    return da == db
 
 
 def _summary(report: DiffReport) -> str:
@@ -374,7 +420,7 @@ def _summary(report: DiffReport) -> str:
         if n:
             parts.append(f"{n} number{'s' if n != 1 else ''} {word}")
     for m in report.metadata_changes:
-        parts.append(f"{FIELD_LABELS[m.field]} changed")
+        parts.append(f"{FIELD_LABELS[m.field]} {'reformatted' if m.format_only else 'changed'}")
     return ", ".join(parts)
 
 

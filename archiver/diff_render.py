@@ -12,7 +12,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .diff import FIELD_LABELS, Change, DiffReport, Loc, Mark, Side
+from .diff import Change, DiffReport, Loc, Mark, Side
 from .diff_words import Segment
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def render_text(report: DiffReport, color: bool = False) -> str:
     if report.metadata_changes:
         lines += ["", style.wrap(_BOLD, "Metadata")]
         for meta in report.metadata_changes:
-            label = FIELD_LABELS[meta.field]
+            label = meta.label()
             if meta.segments:
                 lines.append(f"  {label}: {style.segments(meta.segments)}")
             else:
@@ -267,9 +267,7 @@ def render_html(report: DiffReport) -> str:
                 else:
                     left = _del(meta.old) if meta.old else "(none)"
                     right = _ins(meta.new) if meta.new else "(none)"
-                out.append(
-                    f"<tr><td>{_e(FIELD_LABELS[meta.field])}</td><td>{left}</td><td>{right}</td></tr>"
-                )
+                out.append(f"<tr><td>{_e(meta.label())}</td><td>{left}</td><td>{right}</td></tr>")
             out.append("</table>")
         numbers = report.number_changes()
         if numbers:
@@ -306,9 +304,7 @@ def render_history_text(report: HistoryReport, color: bool = False) -> str:
         if step.diff is None:
             continue
         for meta in step.diff.metadata_changes:
-            lines.append(
-                f"  {FIELD_LABELS[meta.field]}: {meta.old or '(none)'} -> {meta.new or '(none)'}"
-            )
+            lines.append(f"  {meta.label()}: {meta.old or '(none)'} -> {meta.new or '(none)'}")
         for change in step.diff.changes:
             lines += [f"  {line}" for line in _change_lines(change, style)]
     return "\n".join(lines) + "\n"

@@ -190,3 +190,49 @@ def test_html_entities_left_in_text_are_not_a_change() -> None:
         f"{LEAD} Smith & Sons earned \u00a35 million.",
     )
     assert report.status == "unchanged"
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("2026-11-01T10:00:00Z", "2026-11-01T10:00:00+00:00"),
+        ("2026-11-01T12:00:00+02:00", "2026-11-01T10:00:00Z"),
+        ("2026-11-01T10:00:00", "2026-11-01T10:00:00+00:00"),
+        ("2026-11-01", "2026-11-01T09:30:00+01:00"),
+        ("2026-11-01T10:00:00Z", "Sun, 01 Nov 2026 10:00:00 +0000"),
+    ],
+)
+def test_a_date_written_another_way_is_labelled_format_only(old: str, new: str) -> None:
+    report = run(LEAD, LEAD, old_published=old, new_published=new)
+    [meta] = report.to_json()["metadata_changes"]
+    assert meta["format_only"] is True
+    assert meta["numbers"] == []
+    assert report.summary == "published date reformatted"
+    assert "same time, written differently" in render_text(report)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z"),
+        ("2026-11-01T10:00:00Z", "2026-11-01T10:00:00+01:00"),
+        ("2026-11-01", "2026-11-02"),
+        ("2026-11-01", "1 November 2026"),  # not a date the diff can read: compared as text
+    ],
+)
+def test_a_date_moved_in_time_is_a_change(old: str, new: str) -> None:
+    report = run(LEAD, LEAD, old_modified=old, new_modified=new)
+    [meta] = report.to_json()["metadata_changes"]
+    assert "format_only" not in meta
+    assert report.summary == "modified date changed"
+
+
+def test_headline_appearing_where_there_was_none() -> None:
+    report = run(LEAD, LEAD, old_title="", new_title="Council approves budget")
+    [meta] = report.to_json()["metadata_changes"]
+    assert (meta["field"], meta["old"], meta["new"]) == ("title", None, "Council approves budget")
+    assert report.summary == "headline changed"
+    assert "{+Council approves budget+}" in render_text(report)
