@@ -44,6 +44,7 @@ from .schema import schema_id
 ALGORITHM = "archiver-diff/2"
 MOVE_THRESHOLD = Fraction(2, 3)
 MOVE_MIN_WORDS = 4
+REWRITE_KEPT = Fraction(1, 5)  # at most this share of each side kept: "largely rewritten"
 METADATA_FIELDS = ("title", "byline", "published", "modified", "site_name")
 FIELD_LABELS = {
     "title": "headline",
@@ -214,6 +215,22 @@ class DiffReport:
         out["metadata_changed"] = len(self.metadata_changes)
         return out
 
+    def kept(self) -> tuple[int, int, int, int]:
+        """Sentences of A not deleted, A's sentences, sentences of B not inserted, B's."""
+        marks_a = [m for row in self.rows for m in row.a]
+        marks_b = [m for row in self.rows for m in row.b]
+        kept_a = sum(m.status != "delete" for m in marks_a)
+        kept_b = sum(m.status != "insert" for m in marks_b)
+        return kept_a, len(marks_a), kept_b, len(marks_b)
+
+    @property
+    def rewritten(self) -> bool:
+        """At most ``REWRITE_KEPT`` of each side's sentences (3 or more) survive in any form."""
+        kept_a, all_a, kept_b, all_b = self.kept()
+        if min(all_a, all_b) < 3:
+            return False
+        return kept_a <= REWRITE_KEPT * all_a and kept_b <= REWRITE_KEPT * all_b
+
     def number_changes(self) -> list[NumberChange]:
         out = [n for c in self.metadata_changes for n in c.numbers]
         return out + [n for c in self.changes for n in c.numbers]
@@ -224,6 +241,7 @@ class DiffReport:
             "schema": schema_id("diff.schema.json"),
             "status": self.status,
             "summary": self.summary,
+            "rewritten": self.rewritten,
             "a": self.a.to_json(),
             "b": self.b.to_json(),
             "settings": self.settings,
@@ -301,6 +319,7 @@ def settings(ignore: Sequence[str]) -> dict[str, Any]:
         "normalisation": list(NORMALISATION),
         "units": "paragraphs split on blank lines; sentences on . ! ? and ellipses "
         "followed by space, except after abbreviations and initials",
+        "rewritten": f"at most {REWRITE_KEPT} of each side's sentences kept (3 or more)",
         "alignment": "paragraphs, then sentences in the gaps between matched paragraphs: "
         "patience anchors on unique keys, exact Myers LCS in gaps of at most "
         f"{MAX_EXACT} (len_a * len_b) cells, larger anchorless gaps cut into equal blocks",
@@ -421,6 +440,13 @@ def _summary(report: DiffReport) -> str:
             parts.append(f"{n} number{'s' if n != 1 else ''} {word}")
     for m in report.metadata_changes:
         parts.append(f"{FIELD_LABELS[m.field]} {'reformatted' if m.format_only else 'changed'}")
+    if report.rewritten:
+        kept_a, all_a, _, all_b = report.kept()
+        head = (
+            f"article largely rewritten: {kept_a} of A's {all_a} sentences kept in any form, "
+            f"B has {all_b}"
+        )
+        return f"{head} ({', '.join(parts)})"
     return ", ".join(parts)
 
 

@@ -236,3 +236,46 @@ def test_headline_appearing_where_there_was_none() -> None:
     assert (meta["field"], meta["old"], meta["new"]) == ("title", None, "Council approves budget")
     assert report.summary == "headline changed"
     assert "{+Council approves budget+}" in render_text(report)
+
+
+# --- whole-article and size extremes ----------------------------------------------------
+
+COUNCIL = [
+    "The council approved a budget of 75,000 euros on Tuesday. Turnout rose on last year.",
+    "Mayor Anna Berg said the plan was overdue. Critics disagreed with her view.",
+    "The vote followed months of debate. Several residents spoke at the meeting.",
+    "The next vote is in May. It will decide the fate of the old library.",
+]
+STORM = [
+    "A storm swept across the coast overnight, felling trees and cutting power.",
+    "Emergency crews worked until dawn. Schools in three districts stayed closed.",
+    "Forecasters expect calmer weather by the weekend, though rain will linger.",
+    "Residents were asked to report fallen lines and to avoid flooded roads.",
+]
+
+
+def test_an_article_replaced_by_another_is_reported_as_largely_rewritten() -> None:
+    report = run("\n\n".join(COUNCIL), "\n\n".join(STORM))
+    data = report.to_json()
+    assert data["rewritten"] is True
+    assert report.summary.startswith("article largely rewritten: 0 of A's 8 sentences kept")
+    # Whole paragraphs, not a soup of sentence pairings between unrelated texts.
+    assert {(c["kind"], c["unit"]) for c in data["changes"]} == {
+        ("delete", "paragraph"),
+        ("insert", "paragraph"),
+    }
+    assert data["number_changes"] == []  # numbers are called out inside changed sentences
+
+
+def test_one_paragraph_rewritten_in_a_long_article_is_not_called_a_rewrite() -> None:
+    report = run("\n\n".join(COUNCIL), "\n\n".join([*COUNCIL[:3], STORM[0]]))
+    assert report.to_json()["rewritten"] is False
+    assert not report.summary.startswith("article largely rewritten")
+
+
+def test_a_one_sentence_article_edited() -> None:
+    report = run("It rained 5 mm.", "It snowed 7 mm.")
+    item = one(report)
+    assert (item["kind"], item["unit"]) == ("change", "sentence")
+    assert numbers(report) == [("5", "7")]
+    assert report.to_json()["rewritten"] is False
