@@ -429,5 +429,6 @@ class _Verifier:
             signature,
             tsa_roots=self.tsa_roots,
             claimed_end=(self.report.capture or {}).get("ended"),
+            claimed_start=(self.report.capture or {}).get("started"),
             now=self.now,
         )

@@ -12,11 +12,14 @@ line gives the TSA time and its gap to the manifest's claimed capture end.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import timestamps
 from .verify_report import Check, TokenInfo, VerifyReport
+
+# A TSA time this far before the claimed capture start is a false claim, not clock drift.
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 def check_tokens(
@@ -27,6 +30,7 @@ def check_tokens(
     tsa_roots: Sequence[bytes],
     claimed_end: Any,
     now: datetime,
+    claimed_start: Any = None,
 ) -> None:
     """Append one check per (zip name, token bytes or None) and the trusted-time check."""
     names = [name for name, _ in tokens]
@@ -38,6 +42,7 @@ def check_tokens(
         )
     roots = [*tsa_roots, *timestamps.system_roots()]
     claimed = _parse_time(claimed_end)
+    started = _parse_time(claimed_start)
     chained = 0
     for name, tsr in tokens:
         n = int(name.rsplit(".", 2)[-2])  # provenance/manifest.json.sig.<n>.tsr
@@ -56,6 +61,14 @@ def check_tokens(
         token.intact = result.integrity_ok and result.timestamping_eku
         for problem in result.problems:
             check.fail(name, problem)
+        early = (started - result.gen_time).total_seconds() if result.gen_time and started else 0
+        if early > CLOCK_SKEW.total_seconds():
+            check.fail(
+                name,
+                f"the TSA time {token.time} is {_duration(early)} "
+                f"BEFORE the claimed capture start {_iso(started)}: the signature cannot predate "
+                "the capture, so the capture time in the manifest is false",
+            )
         if not token.intact and not check.problems:
             check.fail(name, "token is not intact")
         if result.chain_valid and token.intact:

@@ -31,7 +31,7 @@ DATAPACKAGE = "datapackage.json"
 DATAPACKAGE_DIGEST = "datapackage-digest.json"
 REQUIRED = (WARC, CDXJ, PAGES, MANIFEST, SIGNATURE, SIGNER, DATAPACKAGE, DATAPACKAGE_DIGEST)
 CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
-TOKEN = re.compile(r"provenance/manifest\.json\.sig\.(\d+)\.tsr")
+TOKEN = re.compile(r"provenance/manifest\.json\.sig\.(0|[1-9][0-9]{0,5})\.tsr")  # one name each
 _BAD_ZIP = (
     zipfile.BadZipFile,
     zlib.error,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import subprocess
 import zipfile
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 UNSIGNED = ("datapackage.json", "datapackage-digest.json")
@@ -133,3 +135,42 @@ def flip(pos: int) -> Transform:
         return bytes(b)
 
     return change
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    size = (
+        bytes([n])
+        if n < 0x80
+        else bytes([0x80 | ((n.bit_length() + 7) // 8)])
+        + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    )
+    return bytes([tag]) + size + body
+
+
+def resign_token(
+    tsr: bytes,
+    work: Path,
+    cert: Path,
+    key: Path,
+    *,
+    edit: Callable[[bytes], bytes] = lambda tst: tst,
+    extra_certs: Path | None = None,
+) -> bytes:
+    """A TimeStampResp whose TSTInfo (taken from ``tsr``, then ``edit``-ed) is signed
+    again by ``cert``/``key`` with openssl cms, optionally carrying more certificates."""
+    work.mkdir(parents=True, exist_ok=True)
+    src, token, tst, signed = (work / n for n in ("in.tsr", "in.token", "tst", "out.p7"))
+    src.write_bytes(tsr)
+    run = partial(subprocess.run, check=True, capture_output=True)
+    run(["openssl", "ts", "-reply", "-in", src, "-token_out", "-out", token])
+    run(["openssl", "cms", "-verify", "-noverify", "-inform", "DER", "-in", token, "-out", tst])
+    tst.write_bytes(edit(tst.read_bytes()))
+    args = ["openssl", "cms", "-sign", "-binary", "-nodetach", "-nosmimecap"]
+    args += ["-econtent_type", "1.2.840.113549.1.9.16.1.4", "-md", "sha256"]
+    args += ["-signer", cert, "-inkey", key, "-in", tst, "-outform", "DER", "-out", signed]
+    if extra_certs is not None:
+        args += ["-certfile", extra_certs]
+    run([str(a) for a in args])
+    granted = _der(0x30, b"\x02\x01\x00")
+    return _der(0x30, granted + signed.read_bytes())

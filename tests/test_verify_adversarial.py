@@ -13,6 +13,7 @@ import shutil
 import struct
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,11 @@ from archiver import signing
 from archiver.verify import VerifyReport, render_text, verify_package
 
 try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tamper import gzip_members, members, record_header, rewrite
+    from tamper import gzip_members, members, record_header, resign_token, rewrite
     from test_verify import Built, build_package
     from tsa import LocalTSA
 except ImportError:  # pragma: no cover
-    from tests.tamper import gzip_members, members, record_header, rewrite
+    from tests.tamper import gzip_members, members, record_header, resign_token, rewrite
     from tests.test_verify import Built, build_package
     from tests.tsa import LocalTSA
 
@@ -42,15 +43,30 @@ TSR0 = "provenance/manifest.json.sig.0.tsr"
 TSR1 = "provenance/manifest.json.sig.1.tsr"
 
 
+class Forge(Built):
+    """The clean package, another package by the same key, and TSA A's certificate/key
+    (as if the TSA were compromised, or a forger ran a TSA of their own)."""
+
+    other: Path
+    tsa_cert: Path
+    tsa_key: Path
+    stranger: LocalTSA
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forge]:
     base = tmp_path_factory.mktemp("adversarial")
     key = Ed25519PrivateKey.generate()
-    (base / "a").mkdir()
-    (base / "b").mkdir()
+    for sub in ("a", "b", "x", "one", "two"):
+        (base / sub).mkdir()
     with LocalTSA(base / "a") as tsa_a, LocalTSA(base / "b") as tsa_b:
-        path = build_package(base / "clean.wacz", key, [tsa_a.url, tsa_b.url])
-        yield Built(path, key, [tsa_a.root_pem, tsa_b.root_pem])
+        path = build_package(base / "one" / "clean.wacz", key, [tsa_a.url, tsa_b.url])
+        forge = Forge(path, key, [tsa_a.root_pem, tsa_b.root_pem])
+        other_key = Ed25519PrivateKey.generate()  # same content, another signature
+        forge.other = build_package(base / "two" / "other.wacz", other_key, [tsa_a.url])
+        forge.tsa_cert, forge.tsa_key = tsa_a.cert_path, tsa_a.key_path
+        forge.stranger = LocalTSA(base / "x")  # certificates only; never started
+        yield forge
 
 
 @pytest.fixture
@@ -455,3 +471,94 @@ def test_datapackage_resources_wrong(built: Built, pkg: Path, how: str) -> None:
     report = verify(built, pkg)
     names = {"missing": PAGES, "extra": "archive/x.warc.gz", "size": PAGES, "duplicate": PAGES}
     assert_fails_naming(report, names[how])
+
+
+# -- timestamp tokens ---------------------------------------------------------------------
+
+
+def _gen_time(tst: bytes) -> bytes:
+    at = tst.index(b"\x18")  # the first GeneralizedTime in a TSTInfo is genTime
+    while not tst[at + 2 : at + 16].isdigit():
+        at = tst.index(b"\x18", at + 1)
+    return tst[at + 2 : at + 16]
+
+
+def test_valid_token_of_another_package(built: Forge, pkg: Path) -> None:
+    token = members(built.other)[TSR0]
+    rewrite(pkg, {TSR0: lambda _: token})
+    assert_fails_naming(verify(built, pkg), f"{TSR0}: token is for other data")
+
+
+def test_token_copied_from_a_capture_with_the_same_signature_is_genuine(
+    built: Forge, pkg: Path
+) -> None:
+    """Same manifest bytes, same key: Ed25519 gives the same signature, so another
+    capture's token covers exactly these bytes. Nothing is forged: it must verify."""
+    sig = members(pkg)[SIG]
+    token = members(pkg)[TSR1]
+    rewrite(pkg, {TSR0: lambda _: token})
+    assert members(pkg)[SIG] == sig
+    assert verify(built, pkg).exit_code == 0
+
+
+def test_token_response_granted_without_a_token(built: Forge, pkg: Path) -> None:
+    rewrite(pkg, {TSR0: lambda _: bytes.fromhex("3005300302010000")[:7]})
+    report = verify(built, pkg)
+    assert_fails_naming(report, TSR0)
+    assert report.check("timestamp-0").status == "failed"
+
+
+def test_token_backdated_before_the_capture_by_the_tsa_key(
+    built: Forge, pkg: Path, tmp_path: Path
+) -> None:
+    """A TSA (or its stolen key) says the signature existed a day before the capture
+    it covers began: the claimed capture time is false."""
+    day_before = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d%H%M%S").encode()
+    assert day_before < b"20261127091807"  # the package claims 2026-11-27T09:18:07Z
+
+    def backdate(tst: bytes) -> bytes:
+        return tst.replace(_gen_time(tst), day_before, 1)
+
+    tsr = members(pkg)[TSR0]
+    forged = resign_token(tsr, tmp_path / "f", built.tsa_cert, built.tsa_key, edit=backdate)
+    rewrite(pkg, {TSR0: lambda _: forged})
+    report = verify(built, pkg)
+    assert report.timestamps[0].chain == "valid"  # a genuine TSA signature
+    assert_fails_naming(report, f"{TSR0}: ")
+    assert "BEFORE the claimed capture start" in " ".join(all_problems(report))
+
+
+def test_token_carrying_an_extra_unrelated_certificate_still_names_its_real_tsa(
+    built: Forge, pkg: Path, tmp_path: Path
+) -> None:
+    tsr = members(pkg)[TSR0]
+    forged = resign_token(
+        tsr, tmp_path / "f", built.tsa_cert, built.tsa_key, extra_certs=built.stranger.cert_path
+    )
+    rewrite(pkg, {TSR0: lambda _: forged})
+    report = verify(built, pkg)
+    assert report.exit_code == 0, render_text(report)
+    assert report.timestamps[0].tsa == report.timestamps[1].tsa
+    assert report.timestamps[0].chain == "valid"
+
+
+def test_token_by_a_forger_tsa_carrying_the_real_tsa_certificate(
+    built: Forge, pkg: Path, tmp_path: Path
+) -> None:
+    """Signed by the forger's TSA key, with the real TSA's certificate packed first."""
+    tsr = members(pkg)[TSR0]
+    stranger = built.stranger
+    forged = resign_token(
+        tsr, tmp_path / "f", stranger.cert_path, stranger.key_path, extra_certs=built.tsa_cert
+    )
+    rewrite(pkg, {TSR0: lambda _: forged, TSR1: lambda _: None})
+    report = verify(built, pkg)
+    assert report.exit_code == 1, render_text(report)
+    assert report.timestamps[0].chain == "invalid"
+    assert report.check("tsa-trust").status == "failed"
+
+
+def test_token_copied_under_a_second_number_with_leading_zero(built: Forge, pkg: Path) -> None:
+    token = members(pkg)[TSR0]
+    rewrite(pkg, {}, add={"provenance/manifest.json.sig.00.tsr": token})
+    assert_fails_naming(verify(built, pkg), "provenance/manifest.json.sig.00.tsr")
