@@ -562,3 +562,37 @@ def test_token_copied_under_a_second_number_with_leading_zero(built: Forge, pkg:
     token = members(pkg)[TSR0]
     rewrite(pkg, {}, add={"provenance/manifest.json.sig.00.tsr": token})
     assert_fails_naming(verify(built, pkg), "provenance/manifest.json.sig.00.tsr")
+
+
+# -- zip64 -------------------------------------------------------------------------------------
+
+
+def _write_zip64(path: Path, entries: list[tuple[str, bytes, int]]) -> None:
+    with zipfile.ZipFile(path, "w", allowZip64=True) as zf:
+        for name, data, method in entries:
+            info = zipfile.ZipInfo(name, date_time=(2026, 11, 27, 9, 18, 7))
+            info.compress_type = method
+            with zf.open(info, "w", force_zip64=True) as out:
+                out.write(data)
+
+
+def test_zip64_headers_on_every_member_are_not_a_false_alarm(built: Built, pkg: Path) -> None:
+    """Multi-GB packages carry zip64 fields: the same bytes so written must verify."""
+    _write_zip64(pkg, entries_of(built.path))
+    data = pkg.read_bytes()
+    assert data[18:26] == b"\xff" * 8  # the first local header defers its sizes to zip64
+    report = verify(built, pkg)
+    assert report.exit_code == 0, render_text(report)
+
+
+def test_zip64_local_size_differing_from_the_directory(built: Built, pkg: Path) -> None:
+    _write_zip64(pkg, entries_of(built.path))
+    data = bytearray(pkg.read_bytes())
+    off = next(o for _, n, o in _central_entries(bytes(data)) if n == PAGES)
+    (nlen,) = struct.unpack("<H", data[off + 26 : off + 28])
+    extra_at = off + 30 + nlen
+    assert struct.unpack("<HH", data[extra_at : extra_at + 4])[0] == 1
+    (usize,) = struct.unpack("<Q", data[extra_at + 4 : extra_at + 12])
+    data[extra_at + 4 : extra_at + 12] = struct.pack("<Q", usize + 1)
+    pkg.write_bytes(bytes(data))
+    assert_fails_naming(verify(built, pkg), f"{PAGES}: the local header's size")
