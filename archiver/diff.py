@@ -35,6 +35,7 @@ from typing import Any
 
 from . import __version__
 from .diff_align import MAX_EXACT, align
+from .diff_joins import JOIN_THRESHOLD, MAX_RUN, find_joins
 from .diff_pairing import CANDIDATES_PER_KEY, THRESHOLD, pair_extended, pair_similar
 from .diff_text import NORMALISATION, clean, collapse, norm, paragraphs, sentences, word_keys
 from .diff_words import NumberChange, Segment, word_diff
@@ -335,6 +336,9 @@ def settings(ignore: Sequence[str]) -> dict[str, Any]:
                 "min_words": MOVE_MIN_WORDS,
             },
             "candidates_per_key": CANDIDATES_PER_KEY,
+            "split_or_merged": f"one sentence against a run of up to {MAX_RUN} on the other "
+            f"side in place: same words, or Dice >= {float(JOIN_THRESHOLD)} and better than "
+            "any one of the run",
         },
     }
 
@@ -489,6 +493,7 @@ def _body(
     # Regions: unmatched runs between the same two aligned neighbours.
     bounds = [(-1, -1), *pairs, (len(ua), len(ub))]
     region: dict[tuple[str, int], int] = {}
+    joins: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
     for r, ((i0, j0), (i1, j1)) in enumerate(itertools.pairwise(bounds)):
         dels = [i for i in range(i0 + 1, i1) if ua[i].status == "delete"]
         ins = [j for j in range(j0 + 1, j1) if ub[j].status == "insert"]
@@ -496,6 +501,21 @@ def _body(
         if dels and ins:
             keys_a = [word_keys(ua[i].text) for i in dels]
             keys_b = [word_keys(ub[j].text) for j in ins]
+            groups = find_joins(keys_a, keys_b)
+            for xs, ys in groups:
+                group = ([dels[i] for i in xs], [ins[j] for j in ys])
+                for x in group[0]:
+                    ua[x].status, ua[x].partner = "change", group[1][0]
+                    joins["a", x] = group
+                for y in group[1]:
+                    ub[y].status, ub[y].partner = "change", group[0][0]
+                    joins["b", y] = group
+            if groups:
+                left_a = [n for n, i in enumerate(dels) if ua[i].status == "delete"]
+                left_b = [n for n, j in enumerate(ins) if ub[j].status == "insert"]
+                dels, ins = [dels[n] for n in left_a], [ins[n] for n in left_b]
+                keys_a, keys_b = [keys_a[n] for n in left_a], [keys_b[n] for n in left_b]
+        if dels and ins:
             found = pair_similar(keys_a, keys_b)
             if not found and len(dels) == len(ins) == 1 and max(map(len, keys_a + keys_b)) <= 3:
                 found = [(0, 0)]  # a short line replaced in place: Dice is too coarse there
@@ -514,7 +534,7 @@ def _body(
                 ua[dels[i]].status = ub[ins[j]].status = "change"
                 ua[dels[i]].partner, ub[ins[j]].partner = ins[j], dels[i]
     _moved_changes(ua, ub, region)
-    return _collect(ua, ub, bounds)
+    return _collect(ua, ub, bounds, joins)
 
 
 def _moved_changes(ua: list[_Unit], ub: list[_Unit], region: dict[tuple[str, int], int]) -> None:
@@ -602,7 +622,10 @@ def _sentence_moves(ua: list[_Unit], ub: list[_Unit]) -> None:
 
 
 def _collect(
-    ua: list[_Unit], ub: list[_Unit], bounds: list[tuple[int, int]]
+    ua: list[_Unit],
+    ub: list[_Unit],
+    bounds: list[tuple[int, int]],
+    joins: Mapping[tuple[str, int], tuple[list[int], list[int]]],
 ) -> tuple[tuple[Change, ...], tuple[Row, ...]]:
     """Turn unit decisions into ordered Change items and side-by-side rows."""
     groups_a, groups_b = _para_groups(ua), _para_groups(ub)
@@ -662,6 +685,30 @@ def _collect(
         elif u.status == "insert":
             changes.append(Change("insert", "sentence", None, u.text, None, _loc(u)))
             u.change = idx
+        elif (side, n) in joins:
+            xs, ys = joins[side, n]
+            old = " ".join(ua[x].text for x in xs)
+            new = " ".join(ub[y].text for y in ys)
+            segments, numbers = word_diff(old, new)
+            view_a = [s for s in segments if s.op != "insert"]
+            view_b = [s for s in segments if s.op != "delete"]
+            for x, cut in zip(xs, _cut(view_a, [ua[x].text for x in xs]), strict=True):
+                ua[x].change, segs["a", x] = idx, cut
+            for y, cut in zip(ys, _cut(view_b, [ub[y].text for y in ys]), strict=True):
+                ub[y].change, segs["b", y] = idx, cut
+            changes.append(
+                Change(
+                    "change",
+                    "sentence",
+                    old,
+                    new,
+                    _loc(ua[xs[0]]),
+                    _loc(ub[ys[0]]),
+                    tuple(segments),
+                    tuple(numbers),
+                    sentences=max(len(xs), len(ys)),
+                )
+            )
         elif u.partner is not None:
             x, y = (n, u.partner) if side == "a" else (u.partner, n)
             ua[x].change = ub[y].change = idx
@@ -687,6 +734,34 @@ def _collect(
                 )
     merged = _merge_runs(changes, ua, ub)
     return tuple(merged), _rows(stream, ua, ub, segs)
+
+
+def _cut(view: list[Segment], texts: list[str]) -> list[tuple[Segment, ...]]:
+    """One side's segments of a joined text, cut back into its sentences (joined by " ").
+
+    Cuts by position: equal segments carry B's spelling, which differs from A's at most in
+    case, so positions hold on both sides.
+    """
+    ends = [sum(len(t) for t in texts[: k + 1]) + k for k in range(len(texts))]
+    out: list[tuple[Segment, ...]] = []
+    cur: list[Segment] = []
+    pos = 0
+    for seg in view:
+        text = seg.text
+        while text:
+            last = len(out) == len(texts) - 1
+            if not last and pos >= ends[len(out)]:
+                out.append(tuple(cur))
+                cur = []
+                if text[0] == " ":
+                    text, pos = text[1:], pos + 1
+                continue
+            piece = text if last else text[: ends[len(out)] - pos]
+            cur.append(Segment(seg.op, piece))
+            pos += len(piece)
+            text = text[len(piece) :]
+    out.append(tuple(cur))
+    return out + [() for _ in range(len(texts) - len(out))]
 
 
 def _merge_runs(changes: list[Change], ua: list[_Unit], ub: list[_Unit]) -> list[Change]:

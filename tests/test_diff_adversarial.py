@@ -279,3 +279,65 @@ def test_a_one_sentence_article_edited() -> None:
     assert (item["kind"], item["unit"]) == ("change", "sentence")
     assert numbers(report) == [("5", "7")]
     assert report.to_json()["rewritten"] is False
+
+
+# --- sentences split and merged ---------------------------------------------------------
+
+TAIL = "The next vote is in May."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "marks"),
+    [
+        (  # split by punctuation only: the period is the whole edit
+            "They approved the budget and critics called it too small.",
+            "They approved the budget. And critics called it too small.",
+            [("insert", ".")],
+        ),
+        (  # merged by punctuation only
+            "They approved the budget. Critics called it too small.",
+            "They approved the budget; critics called it too small.",
+            [("delete", "."), ("insert", ";")],
+        ),
+        (
+            "They approved the budget. Critics called it too small.",
+            "They approved the budget, critics called it too small.",
+            [("delete", "."), ("insert", ",")],
+        ),
+        (  # split and reworded
+            "They approved the budget, which critics called too small.",
+            "They approved the budget. Critics called it too small.",
+            [("delete", ", which"), ("insert", "."), ("insert", " it")],
+        ),
+    ],
+)
+def test_a_sentence_split_or_merged_is_one_change_showing_the_punctuation(
+    old: str, new: str, marks: list[tuple[str, str]]
+) -> None:
+    report = run(f"{LEAD} {old} {TAIL}", f"{LEAD} {new} {TAIL}")
+    item = one(report)
+    assert (item["kind"], item["unit"], item["old"], item["new"]) == (
+        "change",
+        "sentence",
+        old,
+        new,
+    )
+    assert [(s["op"], s["text"]) for s in item["segments"] if s["op"] != "equal"] == marks
+    assert item["sentences"] == 2
+    # Both sides of the side-by-side view mark the sentences as changed.
+    marked_a = [m for row in report.rows for m in row.a if m.status == "change"]
+    marked_b = [m for row in report.rows for m in row.b if m.status == "change"]
+    assert marked_a and marked_b
+    assert all(m.change == 0 for m in marked_a + marked_b)
+
+
+def test_a_sentence_edited_with_a_new_sentence_after_it_is_not_a_split() -> None:
+    report = run(
+        f"{LEAD} They approved the budget on Tuesday. {TAIL}",
+        f"{LEAD} They approved the budget on Monday. Police closed the road to traffic. {TAIL}",
+    )
+    kinds = [(c["kind"], c["new"]) for c in report.to_json()["changes"]]
+    assert kinds == [
+        ("change", "They approved the budget on Monday."),
+        ("insert", "Police closed the road to traffic."),
+    ]
