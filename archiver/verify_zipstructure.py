@@ -46,10 +46,10 @@ def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
     return csize, usize
 
 
-def _tail(fh: BinaryIO, size: int) -> tuple[list[str], int, int]:
+def _tail(fh: BinaryIO, size: int) -> tuple[list[str], int, int, int]:
     """Problems at the end of the file, where the directory region ends, its size."""
     if size < 22:
-        return ["the file is too short to be a zip"], size, 0
+        return ["the file is too short to be a zip"], size, 0, 0
     fh.seek(size - 22)
     eocd = fh.read(22)
     if eocd[:4] != _EOCD or struct.unpack("<H", eocd[20:22])[0] != 0:
@@ -58,8 +58,8 @@ def _tail(fh: BinaryIO, size: int) -> tuple[list[str], int, int]:
         at = tail.rfind(_EOCD)
         extra = len(tail) - at - 22 if at >= 0 else size
         problem = f"{extra} bytes follow the end of the zip (a zip comment or appended data)"
-        return [problem], size - extra - 22, 0
-    (cd_size,) = struct.unpack("<I", eocd[12:16])
+        return [problem], size - extra - 22, 0, 0
+    count, cd_size = struct.unpack("<HI", eocd[10:16])
     end = size - 22
     locator = b""
     if size >= 42:
@@ -74,10 +74,10 @@ def _tail(fh: BinaryIO, size: int) -> tuple[list[str], int, int]:
             or head[:4] != _EOCD64
             or eocd64_at + 12 + struct.unpack("<Q", head[4:12])[0] != size - 42
         ):
-            return ["the zip64 end-of-directory records are not where they should be"], end, 0
-        (cd_size,) = struct.unpack("<Q", head[40:48])
+            return ["the zip64 end-of-directory records are not where they should be"], end, 0, 0
+        count, cd_size = struct.unpack("<QQ", head[32:48])
         end = eocd64_at
-    return [], end, cd_size
+    return [], end, cd_size, count
 
 
 def structure_problems(path: Path, zf: zipfile.ZipFile) -> list[tuple[str, str]]:
@@ -87,7 +87,7 @@ def structure_problems(path: Path, zf: zipfile.ZipFile) -> list[tuple[str, str]]
     start_dir: int = getattr(zf, "start_dir", 0)
     with open(path, "rb") as fh:
         size = fh.seek(0, 2)
-        tail, dir_end, cd_size = _tail(fh, size)
+        tail, dir_end, cd_size, count = _tail(fh, size)
         problems += [(WHOLE, p) for p in tail]
         pos = 0
         for info in sorted(infos, key=lambda i: i.header_offset):
@@ -105,6 +105,10 @@ def structure_problems(path: Path, zf: zipfile.ZipFile) -> list[tuple[str, str]]
             problems.append((WHOLE, f"{start_dir - pos} bytes hidden before the zip directory"))
         elif pos > start_dir:
             problems.append((WHOLE, "the last entry overlaps the zip directory"))
+        if not tail and count != len(infos):
+            problems.append(
+                (WHOLE, f"the end record counts {count} entries, the directory has {len(infos)}")
+            )
         if not tail and start_dir + cd_size != dir_end:
             problems.append((WHOLE, "the zip directory does not end where its end record begins"))
     return problems

@@ -204,6 +204,19 @@ def test_two_directory_entries_pointing_at_one_local_header(built: Built, pkg: P
         assert_fails_naming(report, PAGES)
 
 
+def test_end_record_counting_fewer_entries_than_the_directory(built: Built, pkg: Path) -> None:
+    """A reader going by the count would stop before the last entries."""
+    data = bytearray(pkg.read_bytes())
+    eocd = len(data) - 22
+    (count,) = struct.unpack("<H", data[eocd + 10 : eocd + 12])
+    data[eocd + 8 : eocd + 12] = struct.pack("<HH", count - 1, count - 1)
+    pkg.write_bytes(bytes(data))
+    report = verify(built, pkg)
+    assert report.exit_code in (1, 2), render_text(report)
+    if report.exit_code == 1:
+        assert_fails_naming(report, "the end record counts")
+
+
 def test_local_header_names_another_file(built: Built, pkg: Path) -> None:
     """A streaming unzipper reads local names: make the WARC's local name differ."""
     data = bytearray(pkg.read_bytes())
