@@ -13,49 +13,56 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 JOIN_THRESHOLD = Fraction(3, 4)  # Dice of the one sentence against the joined run
-MEMBER_SHARE = Fraction(1, 2)  # least share of each run member's keys found in the one
 MAX_RUN = 3
 _REACH = 3  # run starts tried either side of the expected place
 
 
-def _dice(a: set[str], b: set[str]) -> Fraction:
-    if not a and not b:
-        return Fraction(1)
-    return Fraction(2 * len(a & b), len(a) + len(b))
-
-
 def _runs(ones: Sequence[list[str]], many: Sequence[list[str]]) -> list[tuple[int, list[int]]]:
-    """(index in ``ones``, consecutive indices in ``many``) where one sentence became a run."""
+    """(index in ``ones``, consecutive indices in ``many``) where one sentence became a run.
+
+    Scores are compared as integer cross-products (Dice = 2|A & B| / (|A| + |B|)).
+    """
     out: list[tuple[int, list[int]]] = []
     used: set[int] = set()
     sets = [set(k) for k in many]
+    t_num, t_den = JOIN_THRESHOLD.numerator, JOIN_THRESHOLD.denominator
     for i, keys in enumerate(ones):
         one = set(keys)
         if not one:
             continue
         expect = (i * len(many)) // max(len(ones), 1)
-        best: tuple[Fraction, int, int] | None = None
+        best: tuple[int, int, int, int] | None = None  # (2|A & B|, |A| + |B|, start, size)
         for size in range(2, MAX_RUN + 1):
             for start in range(max(expect - _REACH, 0), min(expect + _REACH, len(many) - size) + 1):
                 run = range(start, start + size)
                 if any(j in used for j in run):
                     continue
-                joined = [k for j in run for k in many[j]]
-                exact = joined == keys
-                if not exact and any(
-                    not sets[j] or Fraction(len(sets[j] & one), len(sets[j])) < MEMBER_SHARE
-                    for j in run
-                ):
-                    continue
-                score = Fraction(2) if exact else _dice(one, set(joined))
-                # The run must explain the sentence better than its best single member.
-                if not exact and score <= max(_dice(one, sets[j]) for j in run):
-                    continue
-                if score >= JOIN_THRESHOLD and (best is None or score > best[0]):
-                    best = (score, start, size)
+                shared = [len(sets[j] & one) for j in run]
+                if sum(len(many[j]) for j in run) == len(keys) and [
+                    k for j in run for k in many[j]
+                ] == list(keys):
+                    score = (2, 1)  # same words: only punctuation or case moved
+                else:
+                    # Every member has at least half its keys in the one sentence.
+                    if any(
+                        2 * n < len(sets[j]) or not sets[j]
+                        for n, j in zip(shared, run, strict=True)
+                    ):
+                        continue
+                    joined = set().union(*(sets[j] for j in run))
+                    score = (2 * len(joined & one), len(joined) + len(one))
+                    if score[0] * t_den < t_num * score[1]:
+                        continue
+                    # The run must explain the sentence better than its best member.
+                    if any(
+                        score[0] * (len(sets[j]) + len(one)) <= 2 * n * score[1]
+                        for n, j in zip(shared, run, strict=True)
+                    ):
+                        continue
+                if best is None or score[0] * best[1] > best[0] * score[1]:
+                    best = (score[0], score[1], start, size)
         if best is not None:
-            _, start, size = best
-            members = list(range(start, start + size))
+            members = list(range(best[2], best[2] + best[3]))
             used.update(members)
             out.append((i, members))
     return out
