@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -438,12 +438,20 @@ def _summary(report: DiffReport) -> str:
             n = counts.get(f"{unit}s_{word}", 0)
             if n:
                 parts.append(f"{n} {unit}{'s' if n != 1 else ''} {word}")
+                edited = sum(
+                    c.sentences
+                    for c in report.changes
+                    if word == "moved" and c.unit == unit and c.kind == "move" and c.segments
+                )
+                if edited:
+                    parts[-1] += f" ({edited} also edited)" if n > 1 else " and edited"
     for word in ("changed", "reformatted"):
         n = counts[f"numbers_{word}"]
         if n:
             parts.append(f"{n} number{'s' if n != 1 else ''} {word}")
     for m in report.metadata_changes:
         parts.append(f"{FIELD_LABELS[m.field]} {'reformatted' if m.format_only else 'changed'}")
+    parts += [f'"{old}" -> "{new}" {n} times' for (old, new), n in _repeated_edits(report)]
     if report.rewritten:
         kept_a, all_a, _, all_b = report.kept()
         head = (
@@ -452,6 +460,20 @@ def _summary(report: DiffReport) -> str:
         )
         return f"{head} ({', '.join(parts)})"
     return ", ".join(parts)
+
+
+def _repeated_edits(report: DiffReport) -> list[tuple[tuple[str, str], int]]:
+    """One word replacement made in several places ("Berg" -> "Borg" 4 times), in order."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for c in report.changes:
+        segs = c.segments
+        for k in range(len(segs) - 1):
+            gone, came = segs[k], segs[k + 1]
+            if gone.op == "delete" and came.op == "insert":
+                old, new = gone.text.strip(), came.text.strip()
+                if old and new and len(old.split()) <= 3 and len(new.split()) <= 3:
+                    seen[old, new] += 1
+    return [(pair, n) for pair, n in seen.items() if n > 1]
 
 
 # --- body ----------------------------------------------------------------------------

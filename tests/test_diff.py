@@ -509,7 +509,7 @@ def test_sentence_moved_and_edited_is_one_move_with_word_changes() -> None:
     assert item["a"] == {"paragraph": 0, "sentence": 1}
     assert item["b"] == {"paragraph": 3, "sentence": 2}
     assert item["numbers"] == [{"old": "7.5%", "new": "9.5%"}]
-    assert report.summary == "1 sentence moved, 1 number changed"
+    assert report.summary == "1 sentence moved and edited, 1 number changed"
     text = render_text(report, color=False)
     assert "> moved and changed sentence" in text
     assert "Turnout rose [-7.5%-]{+9.5%+} on last year." in text

@@ -341,3 +341,122 @@ def test_a_sentence_edited_with_a_new_sentence_after_it_is_not_a_split() -> None
         ("change", "They approved the budget on Monday."),
         ("insert", "Police closed the road to traffic."),
     ]
+
+
+# --- moves, repeats, names --------------------------------------------------------------
+
+
+def test_a_sentence_moved_within_its_paragraph_is_one_move() -> None:
+    report = run(
+        "First sentence is here today. Second sentence follows it along. Third one ends it.",
+        "Second sentence follows it along. First sentence is here today. Third one ends it.",
+    )
+    item = one(report)
+    assert (item["kind"], item["unit"], item["segments"]) == ("move", "sentence", [])
+    assert report.summary == "1 sentence moved"
+
+
+def test_a_sentence_moved_and_edited_says_so_in_the_summary() -> None:
+    report = run(
+        "First sentence is here today. Second sentence follows it along. Third one ends it.",
+        "Second sentence follows it along. First sentence was here today. Third one ends it.",
+    )
+    item = one(report)
+    assert item["kind"] == "move"
+    assert [s["text"] for s in item["segments"] if s["op"] != "equal"] == ["is", "was"]
+    assert report.summary == "1 sentence moved and edited"
+
+
+def test_two_paragraphs_swapped_is_one_paragraph_move() -> None:
+    report = run(
+        f"Alpha paragraph is here.\n\nBeta paragraph is here.\n\n{TAIL}",
+        f"Beta paragraph is here.\n\nAlpha paragraph is here.\n\n{TAIL}",
+    )
+    item = one(report)
+    assert (item["kind"], item["unit"]) == ("move", "paragraph")
+    assert report.summary == "1 paragraph moved"
+
+
+def test_a_name_changed_everywhere_is_summarised_once() -> None:
+    report = run(
+        "Mayor Anna Berg spoke first. Later, Berg left.\n\nCritics said Berg was wrong.",
+        "Mayor Anna Borg spoke first. Later, Borg left.\n\nCritics said Borg was wrong.",
+    )
+    assert report.counts()["sentences_changed"] == 3
+    assert report.summary == '3 sentences changed, "Berg" -> "Borg" 3 times'
+
+
+def test_one_of_many_identical_sentences_edited_is_one_change() -> None:
+    same = "The vote was held today."
+    report = run(
+        " ".join([same] * 6) + "\n\n" + "\n\n".join(["Yes."] * 5),
+        " ".join([same] * 2 + ["The vote was held yesterday."] + [same] * 3)
+        + "\n\n"
+        + "\n\n".join(["Yes.", "Yes.", "No.", "Yes.", "Yes."]),
+    )
+    changes = report.to_json()["changes"]
+    assert [(c["kind"], c["old"], c["new"]) for c in changes] == [
+        ("change", same, "The vote was held yesterday."),
+        ("change", "Yes.", "No."),
+    ]
+
+
+def test_a_quote_changed_inside_typographic_quotes() -> None:
+    report = run(
+        f"{LEAD} \u201cWe will not resign,\u201d she said.",
+        f"{LEAD} \u201cWe will never resign,\u201d she said.",
+    )
+    item = one(report)
+    assert [(s["op"], s["text"]) for s in item["segments"] if s["op"] != "equal"] == [
+        ("delete", "not"),
+        ("insert", "never"),
+    ]
+
+
+def test_quote_style_alone_is_typography_not_a_change() -> None:
+    # Documented normalisation: curly and straight quotes fold together.
+    report = run(f"{LEAD} \u201cNo,\u201d she said.", f'{LEAD} "No," she said.')
+    assert report.status == "unchanged"
+
+
+# --- paragraphs and lists ---------------------------------------------------------------
+
+
+def test_a_paragraph_split_or_merged_with_the_same_words_is_layout_not_a_change() -> None:
+    # Decision: a blank line added or removed is white space (DESIGN: ignored); the
+    # sentences and their order are unchanged.
+    one_para = f"{LEAD} They approved the budget. Critics called it too small."
+    two_paras = f"{LEAD} They approved the budget.\n\nCritics called it too small."
+    assert run(one_para, two_paras).status == "unchanged"
+    assert run(two_paras, one_para).status == "unchanged"
+
+
+def test_a_paragraph_split_with_an_edit_reports_only_the_edit() -> None:
+    report = run(
+        f"{LEAD} They approved 75,000 euros. Critics called it too small.\n\n{TAIL}",
+        f"{LEAD} They approved 7,500 euros.\n\nCritics called it too small.\n\n{TAIL}",
+    )
+    item = one(report)
+    assert (item["kind"], item["unit"]) == ("change", "sentence")
+    assert numbers(report) == [("75,000", "7,500")]
+
+
+def test_list_item_added_removed_and_edited() -> None:
+    base = ["Items:", "- Apples 5", "- Pears 7", "- Plums 9"]
+    added = run("\n\n".join(base), "\n\n".join([*base[:3], "- Cherries 2", base[3]]))
+    assert [(c["kind"], c["unit"], c["new"]) for c in added.to_json()["changes"]] == [
+        ("insert", "paragraph", "- Cherries 2")
+    ]
+    removed = run("\n\n".join(base), "\n\n".join([base[0], base[1], base[3]]))
+    assert [(c["kind"], c["unit"], c["old"]) for c in removed.to_json()["changes"]] == [
+        ("delete", "paragraph", "- Pears 7")
+    ]
+    edited = run("\n\n".join(base), "\n\n".join([*base[:2], "- Pears 8", base[3]]))
+    assert numbers(edited) == [("7", "8")]
+
+
+def test_a_heading_changed_is_a_changed_line_with_its_number() -> None:
+    report = run(f"Top 10 tips\n\n{LEAD}", f"Top 12 tips\n\n{LEAD}")
+    item = one(report)
+    assert (item["kind"], item["old"], item["new"]) == ("change", "Top 10 tips", "Top 12 tips")
+    assert numbers(report) == [("10", "12")]
