@@ -40,6 +40,12 @@ _FOLD = str.maketrans(
     }
 )
 
+# Invisible format characters a CMS may add or drop (zero-width space, soft hyphen, word
+# joiner, byte-order mark, direction marks, embeddings and isolates): not text a reader
+# sees, removed from display text too. ZWJ and ZWNJ stay: they change Persian and Indic
+# spelling and emoji sequences.
+_INVISIBLE = re.compile("[\u200b\u00ad\u2060\ufeff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*]))")
 _PARA_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n\s*")
@@ -47,6 +53,7 @@ _PARA_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 NORMALISATION = (
     "NFKC",
     "casefold",
+    "invisible format characters removed (zero-width space, soft hyphen, BOM, direction marks)",
     "html entities unescaped",
     "HTML tags and **/__/* emphasis removed",
     "typographic quotes and dashes folded to ASCII",
@@ -62,7 +69,7 @@ def strip_markup(text: str) -> str:
         text = html.unescape(text)
     if "*" in text or "__" in text:
         text = _EMPHASIS.sub("", text)
-    return text
+    return _INVISIBLE.sub("", text)
 
 
 def clean(text: str) -> str:
@@ -173,7 +180,7 @@ _END = re.compile(
     r"[.!?\u2026\u061f\u06d4\u0964]+[\"'\u201d\u2019)\]\u00bb]*(?=\s)"
     r"|(?P<cjk>[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*)"
 )
-_NEXT_START = re.compile(r"\s+[\"'\u201c\u2018(\[\u00ab]*[\w\u00bf\u00a1]")
+_NEXT_START = re.compile(r"\s+[\"'\u201c\u2018(\[\u00ab\u300c\u300e\uff08]*[\w\u00bf\u00a1]")
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
 _LOOKBACK = 24  # longest abbreviation or initial checked before a period, in characters
 
@@ -233,13 +240,14 @@ def sentences(paragraph: str) -> list[str]:
 # "3rd", "7pm"), and are atomic, so a changed number reads as a whole. Han, kana and
 # CJK punctuation are one token per character (those scripts put no space between words);
 # other words keep inner apostrophes and hyphens; anything else is one token.
+_FRACTION = "[\u00bc-\u00be\u2150-\u215e]"  # vulgar fractions: "\u00bd", "1\u00be"
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(
     rf"""
     (?P<num>
         (?:(?<![\w%)\]])[-\u2212+](?=[$\u20ac\u00a3\u00a5\u20b9]?\d))?
         (?:[$\u20ac\u00a3\u00a5\u20b9])?
-        \d+(?:[.,:/\-\u2013]\d+)*
+        (?:\d+(?:[.,:/\-\u2013]\d+)*{_FRACTION}?|{_FRACTION})
         (?:%|\u2030
           |\s?(?:per\s?cent|percent)\b
           |\s(?:thousand|million|billion|trillion)\b
@@ -275,6 +283,8 @@ def tokens(text: str) -> list[Token]:
         kind = match.lastgroup or "punct"
         if kind == "cjk":
             kind = "word"
+        elif kind == "word" and any(c.isdigit() for c in match.group(0)):
+            kind = "num"  # a name with digits is a fact too: "COVID-19", "A380", "G7"
         out.append(Token(text[pos : match.start()], match.group(0), kind))
         pos = match.end()
     return out

@@ -460,3 +460,43 @@ def test_a_heading_changed_is_a_changed_line_with_its_number() -> None:
     item = one(report)
     assert (item["kind"], item["old"], item["new"]) == ("change", "Top 10 tips", "Top 12 tips")
     assert numbers(report) == [("10", "12")]
+
+
+# --- invisible characters, names with digits, fractions, mixed scripts -------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("قال الرئيس إن الخطة جيدة.", "قال\u200f الرئيس إن الخطة جيدة."),  # RLM added
+        ("Smith said no.", "\ufeffSmith said no."),  # byte-order mark
+        ("The coun\u00adcil voted.", "The council voted."),  # soft hyphen
+        ("The mayor\u2060 spoke.", "The mayor spoke."),  # word joiner
+    ],
+)
+def test_invisible_format_characters_are_not_a_change(old: str, new: str) -> None:
+    report = run(f"{LEAD} {old}", f"{LEAD} {new}")
+    assert report.status == "unchanged", report.summary
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("COVID-19 cases rose.", "COVID-20 cases rose.", ("COVID-19", "COVID-20")),
+        ("The A380 landed.", "The A350 landed.", ("A380", "A350")),
+        ("It cost \u00bd of it.", "It cost 1\u00be of it.", ("\u00bd", "1\u00be")),
+    ],
+)
+def test_names_with_digits_and_fractions_are_numbers(
+    old: str, new: str, expected: tuple[str, str]
+) -> None:
+    assert numbers(run(f"{LEAD} {old}", f"{LEAD} {new}")) == [expected]
+
+
+def test_latin_sentence_then_a_cjk_quote_split_apart() -> None:
+    report = run(
+        f"{LEAD} 「今日は雨です。」と彼は言った。",
+        f"{LEAD} 「今日は雪です。」と彼は言った。",
+    )
+    item = one(report)
+    assert (item["old"], item["new"]) == ("「今日は雨です。」", "「今日は雪です。」")
