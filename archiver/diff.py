@@ -38,7 +38,7 @@ from .diff_align import MAX_EXACT, align
 from .diff_joins import JOIN_THRESHOLD, MAX_RUN, find_joins
 from .diff_pairing import CANDIDATES_PER_KEY, THRESHOLD, pair_extended, pair_similar
 from .diff_text import NORMALISATION, clean, collapse, norm, paragraphs, sentences, word_keys
-from .diff_words import NumberChange, Segment, word_diff
+from .diff_words import NumberChange, Segment, side_views, word_diff
 from .errors import UsageError
 from .schema import schema_id
 
@@ -712,8 +712,7 @@ def _collect(
             old = " ".join(ua[x].text for x in xs)
             new = " ".join(ub[y].text for y in ys)
             segments, numbers = word_diff(old, new)
-            view_a = [s for s in segments if s.op != "insert"]
-            view_b = [s for s in segments if s.op != "delete"]
+            view_a, view_b = side_views(old, new)
             for x, cut in zip(xs, _cut(view_a, [ua[x].text for x in xs]), strict=True):
                 ua[x].change, segs["a", x] = idx, cut
             for y, cut in zip(ys, _cut(view_b, [ub[y].text for y in ys]), strict=True):
@@ -740,8 +739,8 @@ def _collect(
                 )
             else:
                 segments, numbers = word_diff(ua[x].text, ub[y].text)
-                segs["a", x] = tuple(s for s in segments if s.op != "insert")
-                segs["b", y] = tuple(s for s in segments if s.op != "delete")
+                view_a, view_b = side_views(ua[x].text, ub[y].text)
+                segs["a", x], segs["b", y] = tuple(view_a), tuple(view_b)
                 changes.append(
                     Change(
                         "move" if u.status == "mchange" else "change",
@@ -759,11 +758,7 @@ def _collect(
 
 
 def _cut(view: list[Segment], texts: list[str]) -> list[tuple[Segment, ...]]:
-    """One side's segments of a joined text, cut back into its sentences (joined by " ").
-
-    Cuts by position: equal segments carry B's spelling, which differs from A's at most in
-    case, so positions hold on both sides.
-    """
+    """One side's segments of a joined text, cut back into its sentences (joined by " ")."""
     ends = [sum(len(t) for t in texts[: k + 1]) + k for k in range(len(texts))]
     out: list[tuple[Segment, ...]] = []
     cur: list[Segment] = []

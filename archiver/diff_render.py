@@ -273,7 +273,8 @@ def render_html(report: DiffReport) -> str:
         if numbers:
             out.append("<h2>Numbers changed</h2><ul>")
             out += [
-                f"<li>{_del(n.old or '(none)')} \u2192 {_ins(n.new or '(none)')}</li>"
+                f"<li>{_del(n.old or '(none)')} \u2192 {_ins(n.new or '(none)')}"
+                f"{' (same value, written differently)' if n.same_value else ''}</li>"
                 for n in numbers
             ]
             out.append("</ul>")

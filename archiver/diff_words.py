@@ -54,34 +54,16 @@ class NumberChange:
         return f"{self.old or '(none)'} -> {self.new or '(none)'}{tail}"
 
 
+# fmt: off
 _SMALL = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
 ]
+# fmt: on
 _UNITS = {
     "per cent": "%",
     "percent": "%",
-    "thousand": "k",
-    "million": "m",
     "bn": "b",
     "billion": "b",
     "trillion": "t",
@@ -114,61 +96,14 @@ def _value(text: str) -> tuple[str, str, str, str] | None:
 # English number words. One replaced by a number (spelled or in digits) is called out as
 # a number change ("three -> four", "three -> 5"); one merely added or removed is not, since
 # "one" and "second" are as often pronouns or time words as counts.
-SPELLED_NUMBERS = frozenset(
-    [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "million",
-        "billion",
-        "trillion",
-        "dozen",
-        "dozens",
-        "hundreds",
-        "thousands",
-        "millions",
-        "billions",
-        "half",
-        "quarter",
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-    ]
-)
+# fmt: off
+SPELLED_NUMBERS = frozenset(_SMALL) | {
+    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
+    "million", "billion", "trillion", "dozen", "dozens", "hundreds", "thousands", "millions",
+    "billions", "half", "quarter", "first", "second", "third", "fourth", "fifth", "sixth",
+    "seventh", "eighth", "ninth", "tenth",
+}
+# fmt: on
 
 
 def _numeric(tok: Token) -> bool:
@@ -194,7 +129,23 @@ def _join(toks: list[Token]) -> str:
 
 
 def word_diff(old: str, new: str) -> tuple[list[Segment], list[NumberChange]]:
-    """Segments that turn ``old`` into ``new``, and the numbers changed along the way."""
+    """Segments that turn ``old`` into ``new``, and the numbers changed along the way.
+
+    Equal segments carry ``new``'s spelling (they may differ from ``old`` in case or
+    typography only); ``side_views`` gives each side in its own spelling.
+    """
+    return _diff(old, new, keep_old=False)
+
+
+def side_views(old: str, new: str) -> tuple[list[Segment], list[Segment]]:
+    """Each side's view of ``word_diff``: equal + delete in ``old``'s own spelling, and
+    equal + insert in ``new``'s, so a side-by-side view never shows A with B's letters."""
+    view_a = [s for s in _diff(old, new, keep_old=True)[0] if s.op != "insert"]
+    view_b = [s for s in _diff(old, new, keep_old=False)[0] if s.op != "delete"]
+    return view_a, view_b
+
+
+def _diff(old: str, new: str, *, keep_old: bool) -> tuple[list[Segment], list[NumberChange]]:
     ta, tb = tokens(old), tokens(new)
     pairs = align([t.key for t in ta], [t.key for t in tb])
     segments: list[Segment] = []
@@ -220,6 +171,7 @@ def word_diff(old: str, new: str) -> tuple[list[Segment], list[NumberChange]]:
         emit("insert", _join(came))
         numbers += _number_changes(gone, came)
         if pi < len(ta):
-            emit("equal", tb[pj].lead + tb[pj].text)
+            kept = ta[pi] if keep_old else tb[pj]
+            emit("equal", kept.lead + kept.text)
         i, j = pi + 1, pj + 1
     return segments, numbers

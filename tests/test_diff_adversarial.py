@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from archiver.diff import DiffReport, diff_documents
-from archiver.diff_render import render_text
+from archiver.diff_render import render_html, render_text
 from archiver.schema import validate
 
 LEAD = "The council met on Tuesday evening."
@@ -500,3 +500,25 @@ def test_latin_sentence_then_a_cjk_quote_split_apart() -> None:
     )
     item = one(report)
     assert (item["old"], item["new"]) == ("「今日は雨です。」", "「今日は雪です。」")
+
+
+def test_each_side_of_a_changed_sentence_keeps_its_own_spelling() -> None:
+    # The side-by-side view must show A's text as A had it, even where B only changed case.
+    report = run(
+        f"{LEAD} They approved it and critics called it small.",
+        f"{LEAD} They approved it. And critics called it small.",
+    )
+    shown_a = "".join(s.text for row in report.rows for m in row.a for s in m.segments)
+    shown_b = "".join(s.text for row in report.rows for m in row.b for s in m.segments)
+    assert "it and critics" in shown_a
+    assert "And critics" in shown_b
+    html = render_html(report)
+    assert "approved it and critics" in html
+
+
+def test_same_value_numbers_are_labelled_in_html_too() -> None:
+    report = run(f"{LEAD} Prices rose 12% last year.", f"{LEAD} Prices rose 12 per cent last year.")
+    assert "same value, written differently" in render_html(report)
+    # "5m" may be metres: never taken for "5 million".
+    other = run(f"{LEAD} It grew 5m last year.", f"{LEAD} It grew 5 million last year.")
+    assert other.to_json()["number_changes"] == [{"old": "5m", "new": "5 million"}]
