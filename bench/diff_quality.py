@@ -202,6 +202,57 @@ def plant_sentence_added(root: Doc, ps: list[Doc], rng: random.Random) -> Plant 
     return Plant(match, before, para_key(p))
 
 
+def plant_sentences_merged(root: Doc, ps: list[Doc], rng: random.Random) -> Plant | None:
+    """Two adjacent sentences joined by a semicolon: a punctuation-only edit."""
+    cands = []
+    for p in _plain_multi_sentence(ps):
+        sents = sentences(clean(p.text or ""))
+        cands += [(p, k) for k in range(len(sents) - 1) if sents[k].endswith(".")]
+    if not cands:
+        return None
+    p, k = rng.choice(cands)
+    before = para_key(p)
+    sents = sentences(clean(p.text or ""))
+    first, second = sents[k], sents[k + 1]
+    joined = f"{first[:-1]}; {second[0].lower()}{second[1:]}"
+    p.text = " ".join([*sents[:k], joined, *sents[k + 2 :]])
+
+    def match(it: Item) -> bool:
+        came = [s["text"] for s in it.get("segments", []) if s["op"] == "insert"]
+        return (
+            it.get("kind") == "change"
+            and norm(it.get("old") or "") == norm(f"{first} {second}")
+            and any(";" in c for c in came)
+        )
+
+    return Plant(match, before, para_key(p))
+
+
+def plant_sentence_split(root: Doc, ps: list[Doc], rng: random.Random) -> Plant | None:
+    """A sentence split in two at ", and " / ", but ": a punctuation-only edit."""
+    cands = []
+    for p in [p for p in ps if len(p) == 0 and p.text and p.text.strip()]:
+        for sent in sentences(clean(p.text or "")):
+            cands += [(p, sent, m) for m in re.finditer(r", (and|but) (?=[a-z])", sent)]
+    if not cands:
+        return None
+    p, sent, m = rng.choice(cands)
+    before = para_key(p)
+    split = f"{sent[: m.start()]}. {m.group(1).capitalize()} {sent[m.end() :]}"
+    sents = sentences(clean(p.text or ""))
+    p.text = " ".join(split if x == sent else x for x in sents)
+
+    def match(it: Item) -> bool:
+        came = [s["text"] for s in it.get("segments", []) if s["op"] == "insert"]
+        return (
+            it.get("kind") == "change"
+            and norm(it.get("old") or "") == norm(sent)
+            and any("." in c for c in came)
+        )
+
+    return Plant(match, before, para_key(p))
+
+
 def plant_paragraph_moved(root: Doc, ps: list[Doc], rng: random.Random) -> Plant | None:
     cands = []
     for p in ps:
@@ -279,6 +330,8 @@ PLANTERS: dict[str, Any] = {
     "sentence removed": plant_sentence_removed,
     "sentence added": plant_sentence_added,
     "paragraph moved": plant_paragraph_moved,
+    "sentences merged": plant_sentences_merged,
+    "sentence split": plant_sentence_split,
     "correction appended": plant_correction,
     "headline reworded": _metadata_planter("title", lambda t: t + " amid criticism"),
     "byline changed": _metadata_planter("byline", lambda b: "Jordan Example"),
