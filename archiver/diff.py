@@ -42,7 +42,7 @@ from .diff_words import NumberChange, Segment, side_views, word_diff
 from .errors import UsageError
 from .schema import schema_id
 
-ALGORITHM = "archiver-diff/2"
+ALGORITHM = "archiver-diff/3"
 MOVE_THRESHOLD = Fraction(2, 3)
 MOVE_MIN_WORDS = 4
 REWRITE_KEPT = Fraction(1, 5)  # at most this share of each side kept: "largely rewritten"
@@ -324,7 +324,13 @@ def settings(ignore: Sequence[str]) -> dict[str, Any]:
         "alignment": "paragraphs, then sentences in the gaps between matched paragraphs: "
         "patience anchors on unique keys, exact Myers LCS in gaps of at most "
         f"{MAX_EXACT} (len_a * len_b) cells, larger anchorless gaps cut into equal blocks",
-        "tokens": "numbers with inner punctuation, words, single punctuation marks",
+        "tokens": "numbers whole (inner punctuation, ranges, a sign not after a word, a "
+        "currency sign before, an attached unit or a scale word after: -12, $3bn, "
+        "1.5 million, 12 per cent, 5-7); words (with digits: numbers); one token per Han or "
+        "kana character; single punctuation marks",
+        "numbers": "a number word replaced by a number is a number change; same value "
+        "written differently (12% / 12 per cent, three / 3) is marked same_value",
+        "dates": "published/modified naming the same time in another format are format_only",
         "similarity": {
             "measure": "dice on sets of word and number keys",
             "threshold": THRESHOLD,
