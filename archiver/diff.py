@@ -212,7 +212,9 @@ class DiffReport:
             out[f"{c.unit}s_{_KINDS[c.kind]}"] += c.sentences if c.unit == "sentence" else 1
         body = [n for c in self.changes for n in c.numbers]
         out["numbers_changed"] = sum(not n.same_value for n in body)
-        out["numbers_reformatted"] = sum(n.same_value for n in body)
+        reformatted = sum(n.same_value for n in body)
+        if reformatted:  # present only when some are, so reports without any keep their shape
+            out["numbers_reformatted"] = reformatted
         out["metadata_changed"] = len(self.metadata_changes)
         return out
 
@@ -452,7 +454,7 @@ def _summary(report: DiffReport) -> str:
                 if edited:
                     parts[-1] += f" ({edited} also edited)" if n > 1 else " and edited"
     for word in ("changed", "reformatted"):
-        n = counts[f"numbers_{word}"]
+        n = counts.get(f"numbers_{word}", 0)
         if n:
             parts.append(f"{n} number{'s' if n != 1 else ''} {word}")
     for m in report.metadata_changes:
