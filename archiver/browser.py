@@ -32,6 +32,7 @@ from playwright.async_api import (
     BrowserContext,
     CDPSession,
     Download,
+    FloatRect,
     Page,
     Request,
     async_playwright,
@@ -51,7 +52,12 @@ from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, FailedRequest, PageLoad
 from archiver.netlog import STEP_GRACE_S, CdpError, Recorder
 from archiver.netlog_exchanges import find_main, is_http, status_text
-from archiver.pagescripts import CONSENT_SCRIPT, SCROLL_SCRIPT, SCROLL_TOP_SCRIPT
+from archiver.pagescripts import (
+    CONSENT_SCRIPT,
+    PAGE_HEIGHT_SCRIPT,
+    SCROLL_SCRIPT,
+    SCROLL_TOP_SCRIPT,
+)
 
 __all__ = [
     "BROWSER_ARGS",
@@ -65,6 +71,7 @@ __all__ = [
 T = TypeVar("T")
 QUIET_AFTER_SCROLL_S = 0.15  # shorter second window: the page has settled once already;
 # each scroll step already waited two frames, so lazy loads have been requested by now
+MAX_SCREENSHOT_PX = 16384  # Chromium's largest texture: a taller full-page shot fails or hangs
 _FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
 
@@ -442,7 +449,17 @@ async def _finish(
         # Full-page screenshots hang on non-HTML documents (an SVG file): shoot the viewport.
         kind = await steps.run(page.evaluate("document.contentType"), STEP_GRACE_S, "", quiet=True)
         full = kind in _FULL_PAGE_TYPES
-        shot = page.screenshot(full_page=full, type="png", timeout=limit * 1000.0)
+        clip: FloatRect | None = None
+        if full:
+            height = await steps.run(
+                page.evaluate(PAGE_HEIGHT_SCRIPT), STEP_GRACE_S, "", quiet=True
+            )
+            if isinstance(height, int | float) and height > MAX_SCREENSHOT_PX:
+                clip = {"x": 0, "y": 0, "width": viewport[0], "height": MAX_SCREENSHOT_PX}
+                warnings.append(
+                    f"screenshot shows the top {MAX_SCREENSHOT_PX} px of a {int(height)} px page"
+                )
+        shot = page.screenshot(full_page=full, clip=clip, type="png", timeout=limit * 1000.0)
         screenshot = await steps.run(shot, limit + STEP_GRACE_S, "screenshot") or b""
         clock.lap("screenshot")
         progress("saving page")

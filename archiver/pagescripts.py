@@ -30,6 +30,14 @@ async () => {
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())));
 }
 """
+# The full page's height in CSS pixels, as a full-page screenshot would measure it.
+PAGE_HEIGHT_SCRIPT = """
+() => {
+  const el = document.scrollingElement || document.documentElement;
+  const body = document.body;
+  return Math.max(el ? el.scrollHeight : 0, body ? body.scrollHeight : 0);
+}
+"""
 # An obvious cookie/consent overlay: a visible fixed/sticky element covering a quarter of
 # the viewport whose id, class, label or text speaks of cookies or consent.
 CONSENT_SCRIPT = """

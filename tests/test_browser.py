@@ -528,3 +528,16 @@ def test_only_browser_module_loads_playwright() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_very_tall_page_gets_a_screenshot_of_its_top(site: Site, tmp_path: Path) -> None:
+    # A full-page shot taller than Chromium's largest texture fails after a long wait;
+    # the capture keeps the top of the page instead, and says so.
+    site.write("tall.html", "<title>Tall</title><p>top</p><div style='height:60000px'></div>")
+    load = load_page(site.url("/tall.html"), workdir=tmp_path, timeout=20)
+    png = load.screenshot_png
+    assert png.startswith(b"\x89PNG")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1280, 16384)
+    assert any(w.startswith("screenshot shows the top 16384 px of a ") for w in load.warnings)
+    assert not any(w.startswith("screenshot failed") for w in load.warnings)
