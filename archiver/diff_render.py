@@ -139,11 +139,43 @@ def render_text(report: DiffReport, color: bool = False) -> str:
     if numbers:
         lines += ["", style.wrap(_BOLD, "Numbers changed")]
         lines += [f"  {n.label()}" for n in numbers]
-    if report.changes:
+    if report.changes and report.rewritten:
+        lines += ["", style.wrap(_BOLD, "Article text (largely rewritten)")]
+        lines += _rewritten_lines(report.changes, style)
+    elif report.changes:
         lines += ["", style.wrap(_BOLD, "Article text")]
         for change in report.changes:
             lines += [f"  {line}" for line in _change_lines(change, style)]
     return "\n".join(lines) + "\n"
+
+
+_CLIP = 160  # characters of a replaced article's first paragraph shown on a terminal
+
+
+def _rewritten_lines(changes: Sequence[Change], style: _Style) -> list[str]:
+    """A replaced article in a few lines: whole paragraphs deleted and inserted are counted
+    and their first words shown (the full texts are in --json and --html); any other
+    change (a sentence kept, edited or moved) is listed as usual."""
+    lines: list[str] = []
+    for kind, side, sign in (("delete", "A", "-"), ("insert", "B", "+")):
+        whole = [c for c in changes if c.kind == kind and c.unit == "paragraph"]
+        if not whole:
+            continue
+        text = (whole[0].old if kind == "delete" else whole[0].new) or ""
+        clipped = text if len(text) <= _CLIP else text[:_CLIP].rsplit(" ", 1)[0] + " ..."
+        n = len(whole)
+        word = "deleted" if kind == "delete" else "inserted"
+        lines.append(
+            style.wrap(_BOLD, f"  {sign} {n} paragraph{'s' if n != 1 else ''} of {side} {word}")
+        )
+        mark = style.deleted if kind == "delete" else style.inserted
+        lines.append(f"      first: {mark(clipped)}")
+    for change in changes:
+        if change.unit == "paragraph" and change.kind in ("delete", "insert"):
+            continue
+        lines += [f"  {line}" for line in _change_lines(change, style)]
+    lines.append("  (full texts: --json or --html)")
+    return lines
 
 
 # --- HTML ------------------------------------------------------------------------------

@@ -267,6 +267,18 @@ def test_an_article_replaced_by_another_is_reported_as_largely_rewritten() -> No
     assert data["number_changes"] == []  # numbers are called out inside changed sentences
 
 
+def test_a_long_article_replaced_reads_in_a_few_terminal_lines() -> None:
+    old = "\n\n".join(f"{p} Item {n} of the council story." for n in range(60) for p in COUNCIL)
+    new = "\n\n".join(f"{p} Note {n} on the storm." for n in range(60) for p in STORM)
+    report = run(old, new)
+    assert report.rewritten
+    shown = render_text(report)
+    assert len(shown.splitlines()) < 20
+    assert "240 paragraphs of A deleted" in shown and "240 paragraphs of B inserted" in shown
+    assert "full texts: --json or --html" in shown
+    assert len(report.changes) == 480  # the JSON keeps every paragraph
+
+
 def test_one_paragraph_rewritten_in_a_long_article_is_not_called_a_rewrite() -> None:
     report = run("\n\n".join(COUNCIL), "\n\n".join([*COUNCIL[:3], STORM[0]]))
     assert report.to_json()["rewritten"] is False
