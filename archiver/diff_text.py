@@ -180,6 +180,8 @@ _END = re.compile(
     r"[.!?\u2026\u061f\u06d4\u0964]+[\"'\u201d\u2019)\]\u00bb]*(?=\s)"
     r"|(?P<cjk>[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*)"
 )
+_CLOSERS = "\u300d\u300f\u201d\u2019\uff09"
+_QUOTATIVE = ("\u3068", "\u3063\u3066")  # Japanese "to", "tte" after a closing quote
 _NEXT_START = re.compile(r"\s+[\"'\u201c\u2018(\[\u00ab\u300c\u300e\uff08]*[\w\u00bf\u00a1]")
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
 _LOOKBACK = 24  # longest abbreviation or initial checked before a period, in characters
@@ -209,6 +211,8 @@ def sentences(paragraph: str) -> list[str]:
     for match in _END.finditer(paragraph):
         end = match.end()
         if match.group("cjk"):
+            if match.group(0)[-1] in _CLOSERS and paragraph.startswith(_QUOTATIVE, end):
+                continue  # 「…。」と言った: the quote goes on into its sentence
             piece = paragraph[start:end].strip()
             if piece and paragraph[end:].strip():
                 out.append(piece)

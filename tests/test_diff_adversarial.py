@@ -505,13 +505,18 @@ def test_names_with_digits_and_fractions_are_numbers(
     assert numbers(run(f"{LEAD} {old}", f"{LEAD} {new}")) == [expected]
 
 
-def test_latin_sentence_then_a_cjk_quote_split_apart() -> None:
+def test_latin_sentence_then_a_japanese_quote_with_its_attribution() -> None:
+    # 「…。」と言った is one sentence: the quotative particle carries it on.
     report = run(
-        f"{LEAD} 「今日は雨です。」と彼は言った。",
-        f"{LEAD} 「今日は雪です。」と彼は言った。",
+        f"{LEAD} 「今日は雨です。」と彼は言った。明日は晴れ。",
+        f"{LEAD} 「今日は雪です。」と彼は言った。明日は晴れ。",
     )
     item = one(report)
-    assert (item["old"], item["new"]) == ("「今日は雨です。」", "「今日は雪です。」")
+    assert (item["old"], item["new"]) == (
+        "「今日は雨です。」と彼は言った。",
+        "「今日は雪です。」と彼は言った。",
+    )
+    assert item["a"] == {"paragraph": 0, "sentence": 1}
 
 
 def test_each_side_of_a_changed_sentence_keeps_its_own_spelling() -> None:
