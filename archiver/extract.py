@@ -96,6 +96,8 @@ BLOCK_TAGS = frozenset(
     }
 )
 _SPACE = re.compile(r"\s+")
+# JSON-LD some sites wrap as XHTML character data, optionally behind a JS comment
+_CDATA = re.compile(r"^\s*(?://|/\*)?\s*<!\[CDATA\[(?:\s*\*/)?|(?://|/\*)?\s*\]\]>(?:\s*\*/)?\s*$")
 
 
 def extract(html: str, url: str, *, mime_type: str = "text/html") -> dict[str, Any]:
@@ -144,9 +146,10 @@ def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str
     found: Any = trafilatura.bare_extraction(html, url=url, **SETTINGS)
     if found is None or getattr(found, "body", None) is None:
         return None, "no article found: trafilatura found no main text in the page"
-    title = _clean(found.title)
+    found_title = _clean(found.title)
+    title = page_title(tree) or found_title
     blocks = list(_blocks(found.body))
-    if blocks and title and blocks[0] == title:
+    if blocks and blocks[0] in (title, found_title):
         blocks = blocks[1:]  # the headline is metadata: keep it out of the body text
     text = "\n\n".join(blocks)
     if len(text) < MIN_ARTICLE_CHARS:
@@ -165,6 +168,45 @@ def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str
         "site_name": _clean(found.sitename),
         "text": text,
     }, None
+
+
+TITLE_META = ("dc:title", "dcterm:title", "og:title", "twitter:title", "title")
+"""Meta properties naming the article's title, most trusted first."""
+
+
+def page_title(tree: Any) -> str | None:
+    """The title the publisher gave the article, from the page's own markup.
+
+    JSON-LD ``headline`` (or ``name``) of an Article, then meta tags (``TITLE_META``;
+    a ``property`` may list several names), then the ``<title>`` element, where a
+    first-level heading it contains ("Headline | Site") is taken as the cleaner form.
+    None when the page names no title. A lone ``<h1>`` is not preferred over these: on
+    many pages it is the site's or the section's name, not the article's.
+    """
+    for obj in _json_ld(tree):
+        for key in ("headline", "name"):
+            value = _clean(obj.get(key))
+            if value:
+                return value
+    metas: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        content = _clean(meta.get("content"))
+        names = f"{meta.get('property') or ''} {meta.get('name') or ''}".lower().split()
+        for name in names:
+            if content and name not in metas:
+                metas[name] = content
+    for name in TITLE_META:
+        if name in metas:
+            return metas[name]
+    element = next((t for t in tree.iter("title") if t.getparent().tag == "head"), None)
+    doc_title = _clean(element.text_content()) if element is not None else None
+    if doc_title is None:
+        return None
+    for h1 in tree.iter("h1"):
+        heading = _clean(h1.text_content())
+        if heading and len(heading) >= 10 and heading != doc_title and heading in doc_title:
+            return heading
+    return doc_title
 
 
 def _clean(value: object) -> str | None:
@@ -314,7 +356,7 @@ def _json_ld(tree: Any) -> Iterator[dict[str, Any]]:
     """Every object in the page's JSON-LD blocks that looks like an article."""
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
-            data = json.loads(script.text or "")
+            data = json.loads(_CDATA.sub("", script.text or ""))
         except ValueError:
             continue
         stack = [data]

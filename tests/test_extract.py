@@ -224,3 +224,51 @@ def test_same_output_in_fresh_processes(rendered: dict[str, str], tmp_path: Path
     }
     assert len(outputs) == 1
     assert json.loads(outputs.pop())["article"]["title"] == site.HEADLINE
+
+
+BODY = "".join(
+    f"<p>Paragraph {i}: the council met again and voted on item {i}.</p>" for i in range(12)
+)
+
+
+def _title_of(head: str, body: str) -> Any:
+    html = f"<html><head>{head}</head><body>{body}<article>{BODY}</article></body></html>"
+    article = extract(html, "http://127.0.0.1/a")["article"]
+    assert article is not None
+    return article["title"]
+
+
+def test_title_is_the_documents_not_a_section_heading() -> None:
+    # webmd-like: the only <h1> is the section's name; the <title> names the article.
+    head = "<title>Babies Who Eat Peanuts Early May Avoid Allergy</title>"
+    assert _title_of(head, "<h1>Allergies Health Center</h1>") == (
+        "Babies Who Eat Peanuts Early May Avoid Allergy"
+    )
+
+
+def test_title_is_the_heading_the_title_element_wraps() -> None:
+    head = "<title>Council votes on the budget | The Daily Example</title>"
+    body = "<h1>Council votes on the budget</h1>"
+    assert _title_of(head, body) == "Council votes on the budget"
+
+
+def test_title_from_meta_with_space_separated_properties() -> None:
+    head = (
+        "<title>Title Element</title>"
+        '<meta property="og:title twitter:title" content="A title">'
+        '<meta property="x:title dc:title" content="Preferred title">'
+    )
+    assert _title_of(head, "<h1>Test document title</h1>") == "Preferred title"
+
+
+def test_json_ld_wrapped_in_cdata_gives_headline_and_date() -> None:
+    ld = (
+        '<script type="application/ld+json">\n<![CDATA[\n[{"@type": "NewsArticle",'
+        ' "headline": "The Deck of Cards", "datePublished": "2026-01-02T03:04:05+00:00"}]\n]]>'
+        "\n</script>"
+    )
+    head = '<meta property="og:title" content="A social title">' + ld
+    html = f"<html><head>{head}</head><body><article>{BODY}</article></body></html>"
+    article = extract(html, "http://127.0.0.1/a")["article"]
+    assert article["title"] == "The Deck of Cards"
+    assert article["published"] == "2026-01-02T03:04:05+00:00"
