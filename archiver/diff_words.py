@@ -134,20 +134,46 @@ def word_diff(old: str, new: str) -> tuple[list[Segment], list[NumberChange]]:
     Equal segments carry ``new``'s spelling (they may differ from ``old`` in case or
     typography only); ``side_views`` gives each side in its own spelling.
     """
-    return _diff(old, new, keep_old=False)
+    ta, tb = tokens(old), tokens(new)
+    return _diff(ta, tb, _pairs(ta, tb), keep_old=False)
 
 
 def side_views(old: str, new: str) -> tuple[list[Segment], list[Segment]]:
     """Each side's view of ``word_diff``: equal + delete in ``old``'s own spelling, and
     equal + insert in ``new``'s, so a side-by-side view never shows A with B's letters."""
-    view_a = [s for s in _diff(old, new, keep_old=True)[0] if s.op != "insert"]
-    view_b = [s for s in _diff(old, new, keep_old=False)[0] if s.op != "delete"]
+    ta, tb = tokens(old), tokens(new)
+    pairs = _pairs(ta, tb)
+    view_a = [s for s in _diff(ta, tb, pairs, keep_old=True)[0] if s.op != "insert"]
+    view_b = [s for s in _diff(ta, tb, pairs, keep_old=False)[0] if s.op != "delete"]
     return view_a, view_b
 
 
-def _diff(old: str, new: str, *, keep_old: bool) -> tuple[list[Segment], list[NumberChange]]:
-    ta, tb = tokens(old), tokens(new)
-    pairs = align([t.key for t in ta], [t.key for t in tb])
+def _pairs(ta: list[Token], tb: list[Token]) -> list[tuple[int, int]]:
+    """Token alignment. Where numbers changed, the sentence's shape may align better with
+    each number slot against the other side's ("from 5 to 7" -> "from 7 to 9" reads
+    5 -> 7, 7 -> 9, not 5 removed and 9 added around a kept 7): both alignments are tried
+    and the one with fewer number changes, then fewer numbers only removed or added, wins
+    (ties: the exact alignment)."""
+    exact = align([t.key for t in ta], [t.key for t in tb])
+    if not any(t.kind == "num" for t in ta) or not any(t.kind == "num" for t in tb):
+        return exact
+    slot = "\x00#"  # no text token has this key
+    shaped = align(
+        [slot if t.kind == "num" else t.key for t in ta],
+        [slot if t.kind == "num" else t.key for t in tb],
+    )
+    shaped = [(i, j) for i, j in shaped if ta[i].key == tb[j].key]
+
+    def cost(pairs: list[tuple[int, int]]) -> tuple[int, int]:
+        numbers = _diff(ta, tb, pairs, keep_old=False)[1]
+        return len(numbers), sum(n.old is None or n.new is None for n in numbers)
+
+    return shaped if cost(shaped) < cost(exact) else exact
+
+
+def _diff(
+    ta: list[Token], tb: list[Token], pairs: list[tuple[int, int]], *, keep_old: bool
+) -> tuple[list[Segment], list[NumberChange]]:
     segments: list[Segment] = []
     numbers: list[NumberChange] = []
 

@@ -539,3 +539,12 @@ def test_same_value_numbers_are_labelled_in_html_too() -> None:
     # "5m" may be metres: never taken for "5 million".
     other = run(f"{LEAD} It grew 5m last year.", f"{LEAD} It grew 5 million last year.")
     assert other.to_json()["number_changes"] == [{"old": "5m", "new": "5 million"}]
+
+
+def test_numbers_pair_by_their_place_in_the_sentence() -> None:
+    # Not "5 removed, 9 added around a kept 7": each slot changed.
+    report = run(f"{LEAD} Prices rose from 5 to 7 euros.", f"{LEAD} Prices rose from 7 to 9 euros.")
+    assert numbers(report) == [("5", "7"), ("7", "9")]
+    # But a deleted clause stays deleted, its numbers with it.
+    cut = run(f"{LEAD} It rose 5% in 2020 and 7% in 2021.", f"{LEAD} It rose 7% in 2021.")
+    assert numbers(cut) == [("5%", None), ("2020", None)]
