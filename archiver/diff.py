@@ -11,14 +11,20 @@ Steps (all deterministic, no time limits, see docs in ``DiffReport.settings``):
    the other paragraphs are aligned within each gap between matched paragraphs.
 3. Unmatched sentences are explained, in this order: a sentence deleted in one place and
    inserted with the same key elsewhere is a sentence move; between the same two aligned
-   neighbours, a deleted and an inserted sentence whose word sets are similar (Dice >=
-   0.5) are one *changed* sentence with word-level segments (so is a lone short line of
-   at most 3 words replaced by another in place, and a sentence that is another with one
-   run of words added, as when a sentence is added after one without end punctuation);
-   then, anywhere in the document, a deleted and an inserted sentence of 4 words or more
-   with Dice >= 2/3 are one *move* that also carries word-level segments (moved and
-   edited); what remains is inserted or deleted (a whole paragraph as one paragraph item).
-4. Headline, byline, dates and site name are compared apart from the body.
+   neighbours, one sentence split into a run of two or three (or such a run merged into
+   one) is one changed item (``diff_joins``), then a deleted and an inserted sentence
+   whose word sets are similar (Dice >= 0.5) are one *changed* sentence with word-level
+   segments (so is a lone short line of at most 3 words replaced by another in place,
+   and a sentence that is another with one run of words added, as when a sentence is
+   added after one without end punctuation); then, anywhere in the document, a deleted
+   and an inserted sentence of 4 words or more with Dice >= 2/3 are one *move* that also
+   carries word-level segments (moved and edited); what remains is inserted or deleted
+   (a whole paragraph as one paragraph item).
+4. Headline, byline, dates and site name are compared apart from the body; a date that
+   names the same time in another format is ``format_only``.
+5. The summary leads with "article largely rewritten" when at most a fifth of each side's
+   sentences survive, says when a moved sentence was also edited, and names a word
+   replacement made in several places once ("Berg" -> "Borg" 4 times).
 """
 
 from __future__ import annotations
