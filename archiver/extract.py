@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from copy import deepcopy as copy_tree
 from datetime import date, datetime
 from importlib.metadata import version
 from typing import Any
@@ -27,6 +28,8 @@ SCHEMA = "text.schema.json"
 MIN_ARTICLE_CHARS = 250
 """Shorter extractions are not an article (trafilatura's own MIN_EXTRACTED_SIZE)."""
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_ELEMENTS = 15_000
+"""Only the first this many elements of a page are searched for the article."""
 
 SETTINGS: dict[str, Any] = {
     "fast": False,
@@ -124,7 +127,7 @@ def extract(html: str, url: str, *, mime_type: str = "text/html") -> dict[str, A
         "extractor": {
             "name": "trafilatura",
             "version": version("trafilatura"),
-            "settings": json.loads(json.dumps(SETTINGS)),
+            "settings": json.loads(json.dumps({**SETTINGS, "max_elements": MAX_ELEMENTS})),
         },
     }
     validate(doc, SCHEMA, what=f"text document for {url}")
@@ -143,7 +146,7 @@ def _parse(html: str) -> Any:
 def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str | None]:
     if tree is None:
         return None, "no article found: the page is empty"
-    found: Any = trafilatura.bare_extraction(html, url=url, **SETTINGS)
+    found: Any = trafilatura.bare_extraction(_bounded(html, tree), url=url, **SETTINGS)
     if found is None or getattr(found, "body", None) is None:
         return None, "no article found: trafilatura found no main text in the page"
     found_title = _clean(found.title)
@@ -207,6 +210,30 @@ def page_title(tree: Any) -> str | None:
         if heading and len(heading) >= 10 and heading != doc_title and heading in doc_title:
             return heading
     return doc_title
+
+
+def _bounded(html: str, tree: Any) -> str:
+    """``html`` cut after its first MAX_ELEMENTS elements (document order), if longer.
+
+    trafilatura's time grows faster than the page: a 1 MB DOM of 40,000 elements takes
+    12 s, 5 MB minutes. An article starts near the top, so the cut keeps it; the cut is
+    by count, so the same page always gives the same text.
+    """
+    elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+    if len(elements) <= MAX_ELEMENTS:
+        return html
+    copy = copy_tree(tree)
+    node = [el for el in copy.iter() if isinstance(el.tag, str)][MAX_ELEMENTS]
+    cut = node
+    while node.getparent() is not None:
+        parent = node.getparent()
+        for sibling in list(node.itersiblings()):
+            parent.remove(sibling)
+        node = parent
+    cut_parent = cut.getparent()
+    if cut_parent is not None:
+        cut_parent.remove(cut)
+    return str(lxml.html.tostring(copy, encoding="unicode"))
 
 
 def _clean(value: object) -> str | None:

@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright
 
 from archiver.chromium import launch_args
 from archiver.errors import SchemaError
-from archiver.extract import SETTINGS, extract
+from archiver.extract import MAX_ELEMENTS, SETTINGS, extract
 from archiver.schema import load_schema, validate
 from fixtures import site
 from fixtures.server import FixtureServer
@@ -165,7 +165,7 @@ def test_document_names_its_schema_and_extractor(doc: dict[str, Any]) -> None:
     assert doc["extractor"] == {
         "name": "trafilatura",
         "version": version("trafilatura"),
-        "settings": SETTINGS,
+        "settings": {**SETTINGS, "max_elements": MAX_ELEMENTS},
     }
     # the clock-dependent htmldate ceiling is pinned, so output never depends on today
     assert SETTINGS["date_extraction_params"]["max_date"] == "2100-12-31"
@@ -272,3 +272,19 @@ def test_json_ld_wrapped_in_cdata_gives_headline_and_date() -> None:
     article = extract(html, "http://127.0.0.1/a")["article"]
     assert article["title"] == "The Deck of Cards"
     assert article["published"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_huge_page_is_searched_only_in_its_first_elements() -> None:
+    # A 5 MB DOM kept trafilatura busy for minutes; past MAX_ELEMENTS it sees only the top.
+    filler = "<div><p>Cell text with a <b>bold</b> word.</p></div>" * (MAX_ELEMENTS // 2)
+    html = (
+        "<html><head><title>Council votes on the budget</title></head><body>"
+        f"<article>{BODY}</article>{filler}<p>Tail paragraph past the cut.</p></body></html>"
+    )
+    doc = extract(html, "http://127.0.0.1/big")
+    article = doc["article"]
+    assert article["title"] == "Council votes on the budget"
+    assert article["text"].startswith("Paragraph 0: the council met again")
+    assert "Tail paragraph past the cut." not in article["text"]
+    assert doc["page_text"].endswith("Tail paragraph past the cut.")  # page_text is whole
+    assert doc["extractor"]["settings"]["max_elements"] == MAX_ELEMENTS
