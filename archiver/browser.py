@@ -51,7 +51,7 @@ from archiver.chromium import (
 from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, FailedRequest, PageLoad
 from archiver.netlog import STEP_GRACE_S, CdpError, Recorder
-from archiver.netlog_exchanges import find_main, is_http, status_text
+from archiver.netlog_exchanges import find_main, is_http, status_text, strip_fragment
 from archiver.pagescripts import (
     CONSENT_SCRIPT,
     PAGE_HEIGHT_SCRIPT,
@@ -367,6 +367,18 @@ class _Steps:
         return None
 
 
+def _empty_answer(recorder: Recorder, url: str) -> int | None:
+    """204 or 205 when that was the answer to the navigation to ``url``, else None."""
+    for req in recorder.requests.values():
+        if req.resource_type != "Document" or not req.hops:
+            continue
+        hop = req.hops[-1]
+        status = int((hop.response or {}).get("status", 0))
+        if status in (204, 205) and strip_fragment(req.hops[0].url) == strip_fragment(url):
+            return status
+    return None
+
+
 @dataclass
 class _Ready:
     steps: _Steps  # carries the warnings so far, and whether the page is stuck
@@ -395,7 +407,13 @@ async def _ready(
         if "Download is starting" in str(err) or downloads:
             clock.lap("navigate")
             return _Ready(steps, downloaded=True)
-        raise _capture_error(url, str(err)) from err
+        empty = _empty_answer(recorder, url) if _net_error(str(err)) == "ERR_ABORTED" else None
+        if empty is None:
+            raise _capture_error(url, str(err)) from err
+        # 204/205: the browser keeps the blank page, but the answer itself is the capture
+        warnings.append(f"HTTP {empty}: the server sent no content to show")
+        clock.lap("navigate")
+        return _Ready(steps, downloaded=False)
     clock.lap("navigate")
     remaining = max(0.0, deadline - time.monotonic())
     try:

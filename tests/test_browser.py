@@ -541,3 +541,19 @@ def test_very_tall_page_gets_a_screenshot_of_its_top(site: Site, tmp_path: Path)
     assert (width, height) == (1280, 16384)
     assert any(w.startswith("screenshot shows the top 16384 px of a ") for w in load.warnings)
     assert not any(w.startswith("screenshot failed") for w in load.warnings)
+
+
+def test_main_document_204_is_a_capture_with_warning(site: Site, tmp_path: Path) -> None:
+    # Chromium aborts a navigation answered 204 (it keeps the blank page); the answer
+    # itself is what the URL gave at that time, so it is recorded, not an error.
+    def no_content(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(204)
+        h.send_header("X-Seen", "yes")
+        h.end_headers()
+
+    site.routes["/empty"] = no_content
+    load = load_page(site.url("/empty"), workdir=tmp_path, timeout=20)
+    main = next(e for e in load.exchanges if e.is_main_document)
+    assert (load.main_status, main.url, main.body_size) == (204, site.url("/empty"), 0)
+    assert _header(main.response_headers, "X-Seen") == ["yes"]
+    assert "HTTP 204: the server sent no content to show" in load.warnings
