@@ -273,22 +273,42 @@ def plant_paragraph_moved(root: Doc, ps: list[Doc], rng: random.Random) -> Plant
     return Plant(lambda it: it.get("kind") == "move", moved=para_key(p))
 
 
+def _loose(old: str) -> re.Pattern[str]:
+    """``old`` as pages write it in markup and scripts: any white space run where it has
+    one space, and a non-ASCII character or "/" also in its JSON escape (JSON-LD writes
+    "I\\u2019m" and "\\/"), as the extractor reads them back."""
+    parts: list[str] = []
+    for ch in old:
+        if ch.isspace():
+            if parts and parts[-1] == r"\s+":
+                continue
+            parts.append(r"\s+")
+        elif ord(ch) > 127:
+            parts.append(f"(?:{re.escape(ch)}|\\\\u(?i:{ord(ch):04x}))")
+        elif ch == "/":
+            parts.append(r"\\?/")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts))
+
+
 def _replace_everywhere(root: Doc, old: str, new: str) -> int:
-    """Replace ``old`` in every text node and meta content; return how many places."""
+    """Replace ``old`` in every text node, meta content and script; return how many places."""
+    pattern = _loose(old)
     n = 0
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        if el.tag == "meta" and old in (el.get("content") or ""):
-            el.set("content", el.get("content").replace(old, new))
+        if el.tag == "meta" and pattern.search(el.get("content") or ""):
+            el.set("content", pattern.sub(lambda _: new, el.get("content") or ""))
             n += 1
-        if el.tag == "script" and el.text and old in el.text:
-            el.text = el.text.replace(old, new)
+        if el.tag == "script" and el.text and pattern.search(el.text):
+            el.text = pattern.sub(lambda _: new, el.text)
             n += 1
         for attr in ("text", "tail"):
             value = getattr(el, attr)
-            if value and old in value:
-                setattr(el, attr, value.replace(old, new))
+            if value and pattern.search(value):
+                setattr(el, attr, pattern.sub(lambda _: new, value))
                 n += 1
     return n
 
