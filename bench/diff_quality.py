@@ -302,9 +302,8 @@ def _replace_everywhere(root: Doc, old: str, new: str) -> int:
         if el.tag == "meta" and pattern.search(el.get("content") or ""):
             el.set("content", pattern.sub(lambda _: new, el.get("content") or ""))
             n += 1
-        if el.tag == "script" and el.text and pattern.search(el.text):
-            el.text = pattern.sub(lambda _: new, el.text)
-            n += 1
+        # Script text (JSON-LD) is a text node too; each node is replaced once, as ``new``
+        # holds ``old`` and a second pass would double the edit.
         for attr in ("text", "tail"):
             value = getattr(el, attr)
             if value and pattern.search(value):
