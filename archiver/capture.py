@@ -124,6 +124,8 @@ def capture(
         from . import extract
 
         text_doc = extract.extract(load.dom_html, load.final_url, mime_type=load.main_mime_type)
+        if text_doc["article"] is None:
+            text_doc = _article_as_served(load, text_doc)
         say("writing WARC records")
         page_id = uuid.uuid4().hex
         warc_path = work / "data.warc.gz"
@@ -196,6 +198,35 @@ def capture(
         article=text_doc.get("article") is not None,
         warnings=warnings,
     )
+
+
+MAX_SERVED_BYTES = 20 * 2**20
+
+
+def _article_as_served(load: PageLoad, rendered: dict[str, Any]) -> dict[str, Any]:
+    """The text document from the main document's HTML as served, if only that has an article.
+
+    A page can leave no article in its rendered DOM although it sent one: a script that
+    document.write()s after load wipes the page; a script stuck in a loop lets no DOM be
+    read. The served HTML is in the WARC too, so its article is evidence of what the URL
+    said; the capture's warnings say where the text came from.
+    """
+    from . import extract
+
+    main = next((ex for ex in load.exchanges if ex.is_main_document), None)
+    if main is None or main.body_path is None or main.mime_type not in extract.HTML_TYPES:
+        return rendered
+    if not 0 < main.body_size <= MAX_SERVED_BYTES:
+        return rendered
+    content_type = next((v for k, v in main.response_headers if k.lower() == "content-type"), "")
+    html = extract.decode_html(main.body_path.read_bytes(), content_type)
+    served = extract.extract(html, load.final_url, mime_type=main.mime_type)
+    if served["article"] is None:
+        return rendered
+    load.warnings.append(
+        "the rendered page held no article: article text taken from the HTML as served"
+    )
+    return served
 
 
 def _prewarm_extractor() -> threading.Thread:

@@ -134,6 +134,33 @@ def extract(html: str, url: str, *, mime_type: str = "text/html") -> dict[str, A
     return doc
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def decode_html(data: bytes, content_type: str = "") -> str:
+    """HTML bytes as served, as text: BOM, then Content-Type charset, then meta charset.
+
+    Unknown or missing charsets fall back to UTF-8; undecodable bytes become U+FFFD.
+    """
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace")
+    found = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", content_type, re.I)
+    meta = _META_CHARSET.search(data[:4096])
+    candidates = [found.group(1) if found else None, meta.group(1).decode() if meta else None]
+    for charset in candidates:
+        if charset:
+            try:
+                return data.decode(charset, errors="replace")
+            except LookupError:
+                continue
+    return data.decode("utf-8", errors="replace")
+
+
 def _parse(html: str) -> Any:
     if not html.strip():
         return None
