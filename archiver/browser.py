@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
 import shutil
 import ssl
@@ -421,13 +422,30 @@ async def _ready(
     except PlaywrightTimeoutError:
         warnings.append(f"load event did not fire within {timeout:g} s")
     clock.lap("load")
+    loaded_url = page.url
     progress("waiting for network idle")
     idle = await recorder.wait_idle(deadline)
     clock.lap("idle")
     progress("scrolling")
     left = max(0.0, deadline - time.monotonic())
     scroll = page.evaluate(SCROLL_SCRIPT, [200, time.time() * 1000.0 + left * 1000.0])
-    await steps.run(scroll, left + STEP_GRACE_S, "scroll pass")
+    scrolled = await steps.run(scroll, left + STEP_GRACE_S, "scroll pass", quiet=True)
+    if scrolled is None and not steps.stuck and page.url == loaded_url:
+        # the script failed: most often a navigation destroyed its context; see it land
+        with contextlib.suppress(PlaywrightError):
+            await page.wait_for_event(
+                "framenavigated", predicate=lambda f: f == page.main_frame, timeout=1000.0
+            )
+    if page.url != loaded_url:
+        # location.href, meta refresh, a script reacting to the scroll: the page left
+        warnings.append(f"the page went on to {page.url} by itself: that page is captured")
+        try:
+            left = max(deadline - time.monotonic(), 0.001)
+            await page.wait_for_load_state("load", timeout=left * 1000.0)
+        except PlaywrightTimeoutError:
+            warnings.append(f"load event of {page.url} did not fire within {timeout:g} s")
+    elif scrolled is None:
+        warnings.append("scroll pass did not finish: lazy content may be missing")
     clock.lap("scroll")
     progress("waiting for network idle")
     recorder.touch()  # lazy loads the last scroll step started may not have reported yet

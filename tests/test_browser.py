@@ -557,3 +557,21 @@ def test_main_document_204_is_a_capture_with_warning(site: Site, tmp_path: Path)
     assert (load.main_status, main.url, main.body_size) == (204, site.url("/empty"), 0)
     assert _header(main.response_headers, "X-Seen") == ["yes"]
     assert "HTTP 204: the server sent no content to show" in load.warnings
+
+
+def test_page_that_navigates_itself_during_the_scroll_pass(site: Site, tmp_path: Path) -> None:
+    site.write("landed.html", "<title>Landed</title><p>the page it went on to</p>")
+    site.write(
+        "leaves.html",
+        "<title>Leaves</title><p>first</p><div style='height:5000px'></div><script>"
+        "addEventListener('scroll', () => { location.href = '/landed.html' }, {once: true})"
+        "</script>",
+    )
+    load = load_page(site.url("/leaves.html"), workdir=tmp_path, timeout=20)
+    assert (load.final_url, load.title) == (site.url("/landed.html"), "Landed")
+    went = f"the page went on to {site.url('/landed.html')} by itself: that page is captured"
+    assert went in load.warnings
+    assert not any("Execution context was destroyed" in w for w in load.warnings)
+    assert "the page it went on to" in load.dom_html
+    urls = [ex.url for ex in load.exchanges]
+    assert site.url("/leaves.html") in urls and site.url("/landed.html") in urls
