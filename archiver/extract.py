@@ -213,11 +213,14 @@ def page_title(tree: Any) -> str | None:
     None when the page names no title. A lone ``<h1>`` is not preferred over these: on
     many pages it is the site's or the section's name, not the article's.
     """
+    element = next((t for t in tree.iter("title") if t.getparent().tag == "head"), None)
+    doc_title = _clean(element.text_content()) if element is not None else None
     for obj in _json_ld(tree):
-        for key in ("headline", "name"):
-            value = _clean(obj.get(key))
-            if value:
-                return value
+        names = [v for v in (_clean(obj.get("name")), _clean(obj.get("headline"))) if v]
+        if names:
+            # both, and different: some sites put a description in one (Wikipedia's
+            # headline) or their own name (aktualne's name): take the one nearer <title>
+            return max(names, key=lambda n: _likeness(n, doc_title or ""))
     metas: dict[str, str] = {}
     for meta in tree.iter("meta"):
         content = _clean(meta.get("content"))
@@ -228,8 +231,6 @@ def page_title(tree: Any) -> str | None:
     for name in TITLE_META:
         if name in metas:
             return metas[name]
-    element = next((t for t in tree.iter("title") if t.getparent().tag == "head"), None)
-    doc_title = _clean(element.text_content()) if element is not None else None
     if doc_title is None:
         return None
     for h1 in tree.iter("h1"):
@@ -261,6 +262,14 @@ def _bounded(html: str, tree: Any) -> str:
     if cut_parent is not None:
         cut_parent.remove(cut)
     return str(lxml.html.tostring(copy, encoding="unicode"))
+
+
+def _likeness(candidate: str, title: str) -> float:
+    """How much of ``title`` ``candidate`` covers, 0..1, by characters of shared words."""
+    words = re.findall(r"\w+", title.casefold())
+    have = set(re.findall(r"\w+", candidate.casefold()))
+    total = sum(len(w) for w in words)
+    return sum(len(w) for w in words if w in have) / total if total else 0.0
 
 
 def _clean(value: object) -> str | None:

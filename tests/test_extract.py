@@ -288,3 +288,25 @@ def test_huge_page_is_searched_only_in_its_first_elements() -> None:
     assert "Tail paragraph past the cut." not in article["text"]
     assert doc["page_text"].endswith("Tail paragraph past the cut.")  # page_text is whole
     assert doc["extractor"]["settings"]["max_elements"] == MAX_ELEMENTS
+
+
+@pytest.mark.parametrize(
+    ("name", "headline", "doc_title", "want"),
+    [
+        # Wikipedia: the headline is the Wikidata description, the name is the title
+        ("New Zealand", "country in Oceania", "New Zealand - Wikipedia", "New Zealand"),
+        # aktualne.cz: the name is the site's, the headline is the article's
+        (
+            "Aktuálně.cz",
+            "West Ham hrozí gigantům",
+            "West Ham hrozí gigantům | Aktuálně.cz",
+            "West Ham hrozí gigantům",
+        ),
+    ],
+)
+def test_json_ld_name_or_headline_whichever_the_title_element_shows(
+    name: str, headline: str, doc_title: str, want: str
+) -> None:
+    ld = json.dumps({"@type": "Article", "name": name, "headline": headline})
+    head = f'<title>{doc_title}</title><script type="application/ld+json">{ld}</script>'
+    assert _title_of(head, "") == want
