@@ -85,10 +85,26 @@ def test_unreadable_key_file(tmp_path: Path) -> None:
     unreadable = tmp_path / "locked.pem"
     generate_key(unreadable, passphrase=None, force=False)
     unreadable.chmod(0)
-    if os.access(unreadable, os.R_OK):  # running as root: permissions do not bind
-        pytest.skip("root can read a mode-0 file")
-    with pytest.raises(KeyError_, match="cannot read signing key"):
-        load_key(unreadable, passphrase=None)
+    if not os.access(unreadable, os.R_OK):
+        with pytest.raises(KeyError_, match="cannot read signing key"):
+            load_key(unreadable, passphrase=None)
+        return
+    # Running as root, where permissions do not bind: try it as an unprivileged user.
+    tmp_path.chmod(0o755)
+    pid = os.fork()
+    if pid == 0:  # child: drop to nobody, report through the exit code only
+        code = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            load_key(unreadable, passphrase=None)
+        except KeyError_ as err:
+            code = 0 if "cannot read signing key" in str(err) else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "an unreadable key must give a clear error"
 
 
 def test_a_non_ed25519_key_is_refused(tmp_path: Path) -> None:
