@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-import zlib
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -55,6 +54,7 @@ from .verify_report import Check, Status, VerifyReport, render_text
 from .verify_tokens import check_tokens
 from .verify_warc import CHUNK, ScannedRecord, WarcFormatError, scan_warc
 from .verify_zip import (
+    BAD_ZIP,
     CDXJ,
     CONTENT_PREFIXES,
     DATAPACKAGE,
@@ -79,15 +79,6 @@ __all__ = ["VerifyReport", "render_text", "verify_package"]
 MANIFEST_LIMIT = 256 << 20
 SMALL_LIMIT = 1 << 20
 DATAPACKAGE_LIMIT = 16 << 20
-_BAD_ZIP = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,  # zipfile: "File ... is encrypted, password required"
-)
 
 
 def verify_package(
@@ -243,7 +234,7 @@ class _Verifier:
                     error = str(err)
                     while chunk := stream.read(CHUNK):  # the file hash still needs the rest
                         tap(chunk)
-        except (MemberError, *_BAD_ZIP) as err:
+        except (MemberError, *BAD_ZIP) as err:
             return records, f"cannot be read: {err}", MemberHash(WARC, None, size, str(err))
         return records, error, MemberHash(WARC, digest.hexdigest(), size)
 
@@ -360,7 +351,7 @@ class _Verifier:
         try:
             with self.zf.open(info) as fh:
                 lines = check_cdxj(fh, scanned, check)
-        except _BAD_ZIP as err:
+        except BAD_ZIP as err:
             check.fail(CDXJ, f"cannot be read: {err}")
             lines = 0
         check.settle(f"{lines} index lines, each pointing at a real record")

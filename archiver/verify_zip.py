@@ -32,7 +32,7 @@ DATAPACKAGE_DIGEST = "datapackage-digest.json"
 REQUIRED = (WARC, CDXJ, PAGES, MANIFEST, SIGNATURE, SIGNER, DATAPACKAGE, DATAPACKAGE_DIGEST)
 CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
 TOKEN = re.compile(r"provenance/manifest\.json\.sig\.(0|[1-9][0-9]{0,5})\.tsr")  # one name each
-_BAD_ZIP = (
+BAD_ZIP = (  # what reading a damaged zip member can raise
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
@@ -104,7 +104,7 @@ def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
                     while chunk := fh.read(CHUNK):
                         digest.update(chunk)
                         size += len(chunk)
-            except (MemberError, *_BAD_ZIP) as err:
+            except (MemberError, *BAD_ZIP) as err:
                 out.append(MemberHash(info.filename, None, size, f"cannot be read: {err}"))
                 continue
             out.append(MemberHash(info.filename, digest.hexdigest(), size))
@@ -120,7 +120,7 @@ def read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     try:
         with zf.open(info) as fh:
             data = fh.read(limit + 1)
-    except _BAD_ZIP as err:
+    except BAD_ZIP as err:
         raise MemberError(f"cannot be read: {err}") from err
     if len(data) > limit:
         raise MemberError(f"is larger than {limit} bytes")
