@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,25 @@ CREATE TABLE IF NOT EXISTS captures (
 CREATE INDEX IF NOT EXISTS captures_url ON captures (url);
 CREATE INDEX IF NOT EXISTS captures_final_url ON captures (final_url);
 """
+
+
+def _ensure_wal(db: sqlite3.Connection) -> None:
+    """Put the index in WAL mode (persistent, so once per file) so writers do not block
+    readers. Switching needs a moment with no other connection active and SQLite does
+    not wait for it (no busy handler), so a second process creating the same archive
+    retries here instead of failing with "database is locked"."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -149,7 +169,7 @@ class Archive:
         try:
             db.row_factory = sqlite3.Row
             db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
+            _ensure_wal(db)
             yield db
         except sqlite3.Error as exc:
             if db.in_transaction:

@@ -11,6 +11,7 @@ import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from replay import WHEN, make_package
@@ -229,3 +230,45 @@ def test_adding_a_token_updates_sha256_and_tsa_time(tmp_path: Path) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got.tsa_times[0])
     archive.rebuild()
     assert archive.get("20261127T091807Z-0badc0de") == got
+
+
+def _open_and_add(root: str, n: int, barrier: Any, results: Any) -> None:
+    try:
+        barrier.wait()
+        archive = Archive(Path(root))
+        archive.add(
+            IndexEntry(
+                id=f"20261127T000000Z-{n:08x}",
+                url="http://example.org/",
+                final_url="http://example.org/",
+                started="2026-11-27T00:00:00Z",
+                ended="2026-11-27T00:00:01Z",
+                status=200,
+                title="t",
+                package_sha256="0" * 64,
+            )
+        )
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(repr(exc))
+
+
+def test_processes_creating_a_new_archive_at_the_same_instant_all_succeed(
+    tmp_path: Path,
+) -> None:
+    """Regression: the switch to WAL made a second process fail with 'database is locked'."""
+    ctx = multiprocessing.get_context("fork")
+    for round_no in range(8):
+        root = tmp_path / f"archive-{round_no}"
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [
+            ctx.Process(target=_open_and_add, args=(str(root), n, barrier, results))
+            for n in range(4)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        outcomes = [results.get(timeout=5) for _ in procs]
+        assert outcomes == ["ok"] * 4, outcomes
+        assert len(Archive(root).list()) == 4
