@@ -16,7 +16,20 @@ import zlib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# The package layout, named once for the tests (spelled out, not taken from archiver).
+WARC = "archive/data.warc.gz"
+CDXJ = "indexes/index.cdxj"
+PAGES = "pages/pages.jsonl"
+MANIFEST = "provenance/manifest.json"
+SIG = "provenance/manifest.json.sig"
+PUB = "provenance/signer.pub.pem"
+TSR0 = "provenance/manifest.json.sig.0.tsr"
+TSR1 = "provenance/manifest.json.sig.1.tsr"
 UNSIGNED = ("datapackage.json", "datapackage-digest.json")
 
 Transform = Callable[[bytes], bytes | None]
@@ -174,3 +187,27 @@ def resign_token(
     run([str(a) for a in args])
     granted = _der(0x30, b"\x02\x01\x00")
     return _der(0x30, granted + signed.read_bytes())
+
+
+def resign_with_another_key(
+    path: Path, edit: Callable[[dict[str, Any]], None], thief: Ed25519PrivateKey
+) -> None:
+    """The strongest forgery without the signer's key: edit the manifest, sign it with
+    another key, pack that key as the signer's, drop the tokens (they would not match)."""
+    from archiver import signing
+
+    with zipfile.ZipFile(path) as zf:
+        doc = json.loads(zf.read(MANIFEST))
+        tokens = [n for n in zf.namelist() if n.startswith(SIG + ".")]
+    edit(doc)
+    pem = signing.public_pem(thief)
+    doc["signer"]["public_key_pem"] = pem.decode()
+    doc["signer"]["fingerprint"] = signing.fingerprint(thief)
+    manifest = rfc8785.dumps(doc)
+    changes: dict[str, Transform] = {
+        MANIFEST: lambda _: manifest,
+        SIG: lambda _: signing.sign(thief, manifest),
+        PUB: lambda _: pem,
+    }
+    changes.update({name: lambda _: None for name in tokens})
+    rewrite(path, changes)

@@ -30,11 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tamper import (  # tests/ is on sys.path under pytest
+    CDXJ,
+    MANIFEST,
+    PAGES,
+    SIG,
+    TSR0,
+    TSR1,
     UNSIGNED,
+    WARC,
     Transform,
     edit_record,
     find_record,
@@ -44,6 +50,7 @@ from tamper import (  # tests/ is on sys.path under pytest
     main_response,
     members,
     record_id_at,
+    resign_with_another_key,
     rewrite,
 )
 
@@ -58,14 +65,6 @@ except ImportError:  # pragma: no cover
 
 ARCHIVER = Path(sys.executable).parent / "archiver"
 ROOT = Path(__file__).resolve().parents[1]
-WARC = "archive/data.warc.gz"
-CDXJ = "indexes/index.cdxj"
-PAGES = "pages/pages.jsonl"
-MANIFEST = "provenance/manifest.json"
-SIG = "provenance/manifest.json.sig"
-PUB = "provenance/signer.pub.pem"
-TSR0 = "provenance/manifest.json.sig.0.tsr"
-TSR1 = "provenance/manifest.json.sig.1.tsr"
 FAULTS = ("http500", "garbage", "reject", "other_data", "wrong_nonce", "no_eku")
 FAULT_REASON = {
     "http500": "HTTP 500",
@@ -557,22 +556,11 @@ def test_manifest_re_signed_with_another_key_and_tokens_dropped(
     main: Captured, pkg: Path, signer_pem: Path
 ) -> None:
     thief = Ed25519PrivateKey.generate()
-    thief_pem = signing.public_pem(thief)
-    doc = json.loads(members(pkg)[MANIFEST])
-    doc["capture"]["ended"] = "2026-01-01T00:00:00Z"  # backdated
-    doc["signer"]["public_key_pem"] = thief_pem.decode()
-    doc["signer"]["fingerprint"] = signing.fingerprint(thief)
-    manifest = rfc8785.dumps(doc)
-    rewrite(
-        pkg,
-        {
-            MANIFEST: lambda _: manifest,
-            SIG: lambda _: signing.sign(thief, manifest),
-            PUB: lambda _: thief_pem,
-            TSR0: lambda _: None,
-            TSR1: lambda _: None,
-        },
-    )
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["capture"]["ended"] = "2026-01-01T00:00:00Z"  # backdated
+
+    resign_with_another_key(pkg, edit, thief)
     anyone = verify(pkg, main.env)
     assert anyone.returncode == 0, anyone.stdout  # intact, but signed by whom?
     assert "Trust: NOT ESTABLISHED" in anyone.stdout

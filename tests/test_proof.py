@@ -105,6 +105,12 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True)
 
 
+def openssl_verify_signature(prov: Path) -> subprocess.CompletedProcess[str]:
+    """The DESIGN's signature check, with openssl alone, in an unzipped provenance/."""
+    args = ["pkeyutl", "-verify", "-pubin", "-inkey", "signer.pub.pem", "-rawin"]
+    return run("openssl", *args, "-in", "manifest.json", "-sigfile", "manifest.json.sig", cwd=prov)
+
+
 def test_sealed_package_verifies_with_plain_openssl(
     tsas: tuple[LocalTSA, LocalTSA], tmp_path: Path
 ) -> None:
@@ -121,20 +127,7 @@ def test_sealed_package_verifies_with_plain_openssl(
         "signer.pub.pem",
     ]
     # the DESIGN's "check it without this tool" commands
-    sig = run(
-        "openssl",
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        "signer.pub.pem",
-        "-rawin",
-        "-in",
-        "manifest.json",
-        "-sigfile",
-        "manifest.json.sig",
-        cwd=prov,
-    )
+    sig = openssl_verify_signature(prov)
     assert sig.returncode == 0 and "Signature Verified Successfully" in sig.stdout, sig.stderr
     for n, tsa in enumerate(tsas):
         ts = run(
@@ -171,20 +164,7 @@ def test_a_tampered_manifest_fails_the_openssl_signature_check(
     prov = unzip(wacz, tmp_path / "u") / "provenance"
     manifest = prov / "manifest.json"
     manifest.write_bytes(manifest.read_bytes().replace(b'"status":200', b'"status":201'))
-    sig = run(
-        "openssl",
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        "signer.pub.pem",
-        "-rawin",
-        "-in",
-        "manifest.json",
-        "-sigfile",
-        "manifest.json.sig",
-        cwd=prov,
-    )
+    sig = openssl_verify_signature(prov)
     assert sig.returncode != 0
 
 
@@ -231,20 +211,7 @@ def test_all_tsas_failing_gives_a_loud_warning_and_a_signed_capture(
     assert warnings[2].endswith(f"run 'archiver timestamp {CAPTURE_ID}' later")
     prov = unzip(wacz, tmp_path / "u") / "provenance"
     assert not list(prov.glob("*.tsr"))
-    sig = run(
-        "openssl",
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        "signer.pub.pem",
-        "-rawin",
-        "-in",
-        "manifest.json",
-        "-sigfile",
-        "manifest.json.sig",
-        cwd=prov,
-    )
+    sig = openssl_verify_signature(prov)
     assert sig.returncode == 0
 
 

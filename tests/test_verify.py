@@ -15,9 +15,9 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-import rfc8785
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -30,21 +30,38 @@ from archiver.verify import VerifyReport, render_text, verify_package
 from archiver.warc import WarcRecorder
 
 try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tamper import edit_record, flip, gzip_members, rewrite
+    from tamper import (
+        CDXJ,
+        MANIFEST,
+        PAGES,
+        SIG,
+        TSR0,
+        WARC,
+        edit_record,
+        flip,
+        gzip_members,
+        resign_with_another_key,
+        rewrite,
+    )
     from tsa import LocalTSA
 except ImportError:  # pragma: no cover
-    from tests.tamper import edit_record, flip, gzip_members, rewrite
+    from tests.tamper import (  # type: ignore[no-redef]
+        CDXJ,
+        MANIFEST,
+        PAGES,
+        SIG,
+        TSR0,
+        WARC,
+        edit_record,
+        flip,
+        gzip_members,
+        resign_with_another_key,
+        rewrite,
+    )
     from tests.tsa import LocalTSA
 
 URL = "http://127.0.0.1:8000/article.html"
 WHEN = datetime(2026, 11, 27, 9, 18, 7, tzinfo=UTC)
-WARC = "archive/data.warc.gz"
-CDXJ = "indexes/index.cdxj"
-PAGES = "pages/pages.jsonl"
-MANIFEST = "provenance/manifest.json"
-SIG = "provenance/manifest.json.sig"
-PUB = "provenance/signer.pub.pem"
-TSR0 = "provenance/manifest.json.sig.0.tsr"
 
 
 # -- building a real package ------------------------------------------------------
@@ -355,23 +372,11 @@ def test_unsigned_datapackage_edit_without_fix_is_caught(pkg: Path) -> None:
 
 def test_manifest_re_signed_with_another_key_and_tokens_dropped(built: Built, pkg: Path) -> None:
     thief = Ed25519PrivateKey.generate()
-    thief_pem = signing.public_pem(thief)
-    with zipfile.ZipFile(pkg) as zf:
-        doc = json.loads(zf.read(MANIFEST))
-    doc["capture"]["final_url"] = "http://127.0.0.1:8000/other.html"
-    doc["signer"]["public_key_pem"] = thief_pem.decode()
-    doc["signer"]["fingerprint"] = signing.fingerprint(thief)
-    manifest = rfc8785.dumps(doc)
-    rewrite(
-        pkg,
-        {
-            MANIFEST: lambda _: manifest,
-            SIG: lambda _: signing.sign(thief, manifest),
-            PUB: lambda _: thief_pem,
-            TSR0: lambda _: None,
-            "provenance/manifest.json.sig.1.tsr": lambda _: None,
-        },
-    )
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["capture"]["final_url"] = "http://127.0.0.1:8000/other.html"
+
+    resign_with_another_key(pkg, edit, thief)
     anyone = verify_package(pkg)
     assert anyone.integrity == "passed" and anyone.exit_code == 0  # valid, but by whom?
     assert "NOT ESTABLISHED" in render_text(anyone)

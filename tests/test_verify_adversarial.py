@@ -25,22 +25,41 @@ from archiver import signing
 from archiver.verify import VerifyReport, render_text, verify_package
 
 try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tamper import gzip_members, members, record_header, resign_token, rewrite
+    from tamper import (
+        CDXJ,
+        MANIFEST,
+        PAGES,
+        PUB,
+        SIG,
+        TSR0,
+        TSR1,
+        WARC,
+        gzip_members,
+        members,
+        record_header,
+        resign_token,
+        rewrite,
+    )
     from test_verify import Built, build_package
     from tsa import LocalTSA
 except ImportError:  # pragma: no cover
-    from tests.tamper import gzip_members, members, record_header, resign_token, rewrite
+    from tests.tamper import (  # type: ignore[no-redef]
+        CDXJ,
+        MANIFEST,
+        PAGES,
+        PUB,
+        SIG,
+        TSR0,
+        TSR1,
+        WARC,
+        gzip_members,
+        members,
+        record_header,
+        resign_token,
+        rewrite,
+    )
     from tests.test_verify import Built, build_package
     from tests.tsa import LocalTSA
-
-WARC = "archive/data.warc.gz"
-CDXJ = "indexes/index.cdxj"
-PAGES = "pages/pages.jsonl"
-MANIFEST = "provenance/manifest.json"
-SIG = "provenance/manifest.json.sig"
-PUB = "provenance/signer.pub.pem"
-TSR0 = "provenance/manifest.json.sig.0.tsr"
-TSR1 = "provenance/manifest.json.sig.1.tsr"
 
 
 class Forge(Built):
