@@ -21,6 +21,22 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# pytest puts tests/ on sys.path (rootdir-relative imports)
+from tamper import (
+    CDXJ,
+    MANIFEST,
+    PAGES,
+    SIG,
+    TSR0,
+    WARC,
+    edit_record,
+    flip,
+    gzip_members,
+    resign_with_another_key,
+    rewrite,
+)
+from tsa import LocalTSA
+
 from archiver import package, proof, signing
 from archiver.cli import cli
 from archiver.errors import UsageError
@@ -28,37 +44,6 @@ from archiver.model import Exchange
 from archiver.schema import validate
 from archiver.verify import VerifyReport, render_text, verify_package
 from archiver.warc import WarcRecorder
-
-try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tamper import (
-        CDXJ,
-        MANIFEST,
-        PAGES,
-        SIG,
-        TSR0,
-        WARC,
-        edit_record,
-        flip,
-        gzip_members,
-        resign_with_another_key,
-        rewrite,
-    )
-    from tsa import LocalTSA
-except ImportError:  # pragma: no cover
-    from tests.tamper import (  # type: ignore[no-redef]
-        CDXJ,
-        MANIFEST,
-        PAGES,
-        SIG,
-        TSR0,
-        WARC,
-        edit_record,
-        flip,
-        gzip_members,
-        resign_with_another_key,
-        rewrite,
-    )
-    from tests.tsa import LocalTSA
 
 URL = "http://127.0.0.1:8000/article.html"
 WHEN = datetime(2026, 11, 27, 9, 18, 7, tzinfo=UTC)

@@ -21,45 +21,27 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# pytest puts tests/ on sys.path (rootdir-relative imports)
+from tamper import (
+    CDXJ,
+    MANIFEST,
+    PAGES,
+    PUB,
+    SIG,
+    TSR0,
+    TSR1,
+    WARC,
+    gzip_members,
+    members,
+    record_header,
+    resign_token,
+    rewrite,
+)
+from test_verify import Built, build_package
+from tsa import LocalTSA
+
 from archiver import signing
 from archiver.verify import VerifyReport, render_text, verify_package
-
-try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tamper import (
-        CDXJ,
-        MANIFEST,
-        PAGES,
-        PUB,
-        SIG,
-        TSR0,
-        TSR1,
-        WARC,
-        gzip_members,
-        members,
-        record_header,
-        resign_token,
-        rewrite,
-    )
-    from test_verify import Built, build_package
-    from tsa import LocalTSA
-except ImportError:  # pragma: no cover
-    from tests.tamper import (  # type: ignore[no-redef]
-        CDXJ,
-        MANIFEST,
-        PAGES,
-        PUB,
-        SIG,
-        TSR0,
-        TSR1,
-        WARC,
-        gzip_members,
-        members,
-        record_header,
-        resign_token,
-        rewrite,
-    )
-    from tests.test_verify import Built, build_package
-    from tests.tsa import LocalTSA
 
 
 class Forge(Built):
