@@ -47,6 +47,7 @@ from archiver.warc import WarcRecorder
 
 URL = "http://127.0.0.1:8000/article.html"
 WHEN = datetime(2026, 11, 27, 9, 18, 7, tzinfo=UTC)
+CLAIMED_START = WHEN.strftime("%Y-%m-%dT%H:%M:%SZ")  # what the package claims
 
 
 # -- building a real package ------------------------------------------------------
@@ -104,7 +105,7 @@ def build_package(dest: Path, key: Ed25519PrivateKey, tsa_urls: list[str]) -> Pa
         (CDXJ, package.build_cdxj(records)),
         (
             PAGES,
-            package.build_pages(page_id="page1", url=URL, ts="2026-11-27T09:18:07Z", title="K"),
+            package.build_pages(page_id="page1", url=URL, ts=CLAIMED_START, title="K"),
         ),
     ]
     capture = {
@@ -112,7 +113,7 @@ def build_package(dest: Path, key: Ed25519PrivateKey, tsa_urls: list[str]) -> Pa
         "requested_url": URL,
         "final_url": URL,
         "status": 200,
-        "started": "2026-11-27T09:18:07Z",
+        "started": CLAIMED_START,
         "ended": "2026-11-27T09:18:09Z",
         "software": "archiver tests",
         "browser": "Chromium test",
@@ -127,7 +128,7 @@ def build_package(dest: Path, key: Ed25519PrivateKey, tsa_urls: list[str]) -> Pa
         [*content, *entries],
         title="Kursk",
         main_page_url=URL,
-        main_page_date="2026-11-27T09:18:07Z",
+        main_page_date=CLAIMED_START,
         software="archiver tests",
     )
     shutil.rmtree(work)

@@ -13,7 +13,7 @@ import shutil
 import struct
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from tamper import (
     resign_token,
     rewrite,
 )
-from test_verify import Built, build_package
+from test_verify import CLAIMED_START, Built, build_package
 from tsa import LocalTSA
 
 from archiver import signing
@@ -527,8 +527,8 @@ def test_token_backdated_before_the_capture_by_the_tsa_key(
 ) -> None:
     """A TSA (or its stolen key) says the signature existed a day before the capture
     it covers began: the claimed capture time is false."""
-    day_before = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d%H%M%S").encode()
-    assert day_before < b"20261127091807"  # the package claims 2026-11-27T09:18:07Z
+    claimed = datetime.strptime(CLAIMED_START, "%Y-%m-%dT%H:%M:%SZ")
+    day_before = (claimed - timedelta(days=1)).strftime("%Y%m%d%H%M%S").encode()
 
     def backdate(tst: bytes) -> bytes:
         return tst.replace(_gen_time(tst), day_before, 1)
