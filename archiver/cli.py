@@ -49,7 +49,7 @@ def _progress(enabled: bool, label: str) -> Iterator[Any]:
 
 
 def _archive(path: str | None) -> Any:
-    from .archive import Archive
+    from .archive.index import Archive
 
     return Archive(config.archive_dir(path))
 
@@ -61,7 +61,7 @@ def _passphrase() -> bytes | None:
 
 def _load_or_create_key(key_path: str | None) -> Any:
     """Load the signing key; on a first capture with no key, create one and say where."""
-    from . import signing
+    from .proof import signing
 
     path = Path(key_path) if key_path else signing.default_key_path()
     passphrase = _passphrase()
@@ -112,8 +112,8 @@ def capture(
     as_json: bool,
 ) -> None:
     """Capture each URL into its own signed WACZ package."""
-    from .capture import CaptureOptions
-    from .capture import capture as do_capture
+    from .capture.run import CaptureOptions
+    from .capture.run import capture as do_capture
     from .urls import validate_url
 
     for url in urls:  # bad URLs fail before anything starts
@@ -192,7 +192,7 @@ def verify(
     as_json: bool,
 ) -> None:
     """Re-check a capture offline: hashes, signature, timestamps, trust."""
-    from . import verify as verify_mod
+    from .verify import run as verify_mod
 
     path = _resolve_capture(capture_ref, archive_path)
     report = verify_mod.verify_package(
@@ -227,7 +227,7 @@ def diff(
     ignore: tuple[str, ...],
 ) -> None:
     """What changed in the article text between captures A and B."""
-    from . import compare
+    from .archive import compare
 
     if as_json and html_file:
         raise UsageError("choose one of --json and --html")
@@ -244,7 +244,7 @@ def diff(
 
 
 def _render_diff(report: Any, *, as_json: bool, html_file: str | None) -> None:
-    from . import diff_render
+    from .diff import render as diff_render
 
     if html_file:
         Path(html_file).write_text(diff_render.render_html(report), encoding="utf-8")
@@ -262,7 +262,8 @@ def _render_diff(report: Any, *, as_json: bool, html_file: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
 def history(url: str, archive_path: str | None, as_json: bool) -> None:
     """Every capture of a URL, and what changed at each step."""
-    from . import compare, diff_render
+    from .archive import compare
+    from .diff import render as diff_render
 
     report = compare.history(_archive(archive_path), url)
     if as_json:
@@ -329,7 +330,7 @@ def key() -> None:
 @click.option("--passphrase", "ask", is_flag=True, help="Encrypt it (prompted twice).")
 def generate(key_path: str | None, force: bool, ask: bool) -> None:
     """Create a signing key (PKCS#8 PEM, mode 0600)."""
-    from . import signing
+    from .proof import signing
 
     path = Path(key_path) if key_path else signing.default_key_path()
     passphrase = _passphrase()
@@ -345,7 +346,7 @@ def generate(key_path: str | None, force: bool, ask: bool) -> None:
 @click.option("--key", "key_path", metavar="PEM", help="The key file.")
 def key_show(key_path: str | None) -> None:
     """Print the public key (PEM) and its fingerprint."""
-    from . import signing
+    from .proof import signing
 
     path = Path(key_path) if key_path else signing.default_key_path()
     private = _load_key_only(path)
@@ -355,7 +356,7 @@ def key_show(key_path: str | None) -> None:
 
 
 def _load_key_only(path: Path) -> Any:
-    from . import signing
+    from .proof import signing
 
     passphrase = _passphrase()
     try:
@@ -380,7 +381,7 @@ def timestamp(
     Only datapackage.json and its digest change besides the new tokens; the
     signed bytes never do.
     """
-    from . import proof
+    from .proof import seal as proof
 
     archive = _archive(archive_path)
     path = _resolve_capture(capture_ref, archive_path)
@@ -397,7 +398,7 @@ def timestamp(
 @cli.command("browser")
 def browser_cmd() -> None:
     """Show which browser archiver will use."""
-    from . import browser
+    from .capture import browser
 
     path = browser.find_browser()
     click.echo(f"{path} ({browser.browser_version(path)})")

@@ -6,7 +6,7 @@ Serves the fixture article (fixtures/server.py) and the first K CORPUS_DIR/*/sou
 on 127.0.0.1, then, alternating the order in every run, times as subprocesses:
 
   capture    ``archiver capture URL --archive TMP --no-timestamp --json`` (the whole tool)
-  load_page  ``archiver.browser.load_page`` alone (the browser layer of a capture)
+  load_page  ``archiver.capture.browser.load_page`` alone (the browser layer of a capture)
   bare       a plain Playwright script doing the same browser steps: launch, goto until
              network idle, the same scroll pass, full-page screenshot, close
 
@@ -40,8 +40,8 @@ VARIANTS = ("capture", "load_page", "bare")
 def _child_bare(url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from archiver.chromium import find_browser, launch_args
-    from archiver.pagescripts import SCROLL_SCRIPT
+    from archiver.capture.chromium import find_browser, launch_args
+    from archiver.capture.pagescripts import SCROLL_SCRIPT
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(find_browser()), args=launch_args())
@@ -55,7 +55,7 @@ def _child_bare(url: str) -> None:
 
 
 def _child_load_page(url: str) -> None:
-    from archiver.browser import load_page
+    from archiver.capture.browser import load_page
 
     with tempfile.TemporaryDirectory() as tmp:
         load = load_page(url, workdir=Path(tmp), timeout=60)

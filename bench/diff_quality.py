@@ -56,8 +56,8 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archiver.diff import DiffReport, diff_documents
-from archiver.diff_text import clean, norm, paragraphs, sentences, tokens
+from archiver.diff.report import DiffReport, diff_documents
+from archiver.diff.text import clean, norm, paragraphs, sentences, tokens
 from archiver.extract import extract
 
 URL = "http://127.0.0.1/article"

@@ -112,7 +112,7 @@ def _expectation(page_dir: Path) -> tuple[bool, str | None]:
 
 
 def _check_package(res: Result, pkg: Path, env: dict[str, str], work: Path, page: Path) -> None:
-    from archiver import archive as archive_mod
+    from archiver.archive import index as archive_mod
     from archiver.schema import validate
 
     proc = _run([str(BIN / "archiver"), "verify", str(pkg)], env, 120)

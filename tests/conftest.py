@@ -34,7 +34,7 @@ def fixture_server() -> Iterator[FixtureServer]:
 
 @pytest.fixture(scope="session")
 def browser_path() -> Path:
-    from archiver.browser import find_browser
+    from archiver.capture.browser import find_browser
     from archiver.errors import ArchiverError
 
     try:

@@ -194,7 +194,7 @@ def resign_with_another_key(
 ) -> None:
     """The strongest forgery without the signer's key: edit the manifest, sign it with
     another key, pack that key as the signer's, drop the tokens (they would not match)."""
-    from archiver import signing
+    from archiver.proof import signing
 
     with zipfile.ZipFile(path) as zf:
         doc = json.loads(zf.read(MANIFEST))

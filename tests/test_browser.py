@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.browser import NO_BROWSER, browser_version, find_browser, load_page
+from archiver.capture.browser import NO_BROWSER, browser_version, find_browser, load_page
 from archiver.errors import BrowserError, CaptureError
 from archiver.model import Exchange, PageLoad
 
@@ -519,9 +519,9 @@ def test_only_browser_module_loads_playwright() -> None:
     """Finding the browser, recording and the page scripts work without Playwright loaded."""
     code = (
         "import sys\n"
-        "import archiver.chromium, archiver.netlog, archiver.netlog_exchanges\n"
-        "import archiver.pagescripts\n"
-        "archiver.chromium.find_browser()\n"
+        "import archiver.capture.chromium, archiver.capture.netlog, archiver.capture.exchanges\n"
+        "import archiver.capture.pagescripts\n"
+        "archiver.capture.chromium.find_browser()\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'playwright'))\n"
     )
     proc = subprocess.run(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from archiver.diff import DiffReport, diff_documents
-from archiver.diff_render import render_html, render_text
+from archiver.diff.render import render_html, render_text
+from archiver.diff.report import DiffReport, diff_documents
 from archiver.schema import validate
 
 LEAD = "The council met on Tuesday evening."

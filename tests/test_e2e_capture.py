@@ -29,7 +29,7 @@ import pytest
 from replay import PywbReplay
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.chromium import launch_args
+from archiver.capture.chromium import launch_args
 from fixtures import media, pages, site
 from fixtures.server import PDF_TEXT, FixtureServer
 
@@ -754,7 +754,7 @@ def run_as_nobody(args: list[str], env: dict[str, str], workdir: Path) -> Run:
     The interpreter lives under /root, which nobody may read: so the child does not
     exec, it calls ``archiver.cli.main`` with everything it needs already imported.
     """
-    for module in ("archiver.archive", "archiver.capture", "archiver.signing"):
+    for module in ("archiver.archive.index", "archiver.capture.run", "archiver.proof.signing"):
         importlib.import_module(module)  # before the fork: the child cannot read them
     from archiver.cli import main
 

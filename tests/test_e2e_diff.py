@@ -30,7 +30,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.chromium import launch_args
+from archiver.capture.chromium import launch_args
 from fixtures.server import FixtureServer
 from fixtures.site import EDITS, PARAGRAPHS, article
 

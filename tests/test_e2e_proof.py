@@ -54,7 +54,7 @@ from tamper import (  # tests/ is on sys.path under pytest
     rewrite,
 )
 
-from archiver import signing
+from archiver.proof import signing
 from archiver.schema import validate
 from fixtures.server import FixtureServer
 

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from playwright.sync_api import sync_playwright
 
-from archiver.chromium import launch_args
+from archiver.capture.chromium import launch_args
 from archiver.errors import SchemaError
 from archiver.extract import MAX_ELEMENTS, SETTINGS, extract
 from archiver.schema import load_schema, validate

@@ -13,9 +13,9 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.errors import SchemaError
-from archiver.manifest import build_manifest, parse_manifest
 from archiver.model import RecordInfo
-from archiver.signing import fingerprint, public_pem
+from archiver.proof.manifest import build_manifest, parse_manifest
+from archiver.proof.signing import fingerprint, public_pem
 from archiver.warc import WarcRecorder
 
 CAPTURE: dict[str, Any] = {

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver import package
 from archiver.errors import PackageError, TimestampError
-from archiver.manifest import parse_manifest
 from archiver.model import RecordInfo
-from archiver.proof import add_timestamps, seal
-from archiver.signing import fingerprint
-from archiver.timestamps import check_token
+from archiver.proof.manifest import parse_manifest
+from archiver.proof.seal import add_timestamps, seal
+from archiver.proof.signing import fingerprint
+from archiver.proof.timestamps import check_token
 from archiver.warc import WarcRecorder
 
 try:

@@ -32,7 +32,7 @@ import pytest
 from playwright.sync_api import Frame, Page, ViewportSize, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from archiver.chromium import launch_args
+from archiver.capture.chromium import launch_args
 from fixtures.server import FixtureServer
 from fixtures.site import EDITOR_NOTE, HEADLINE, PARAGRAPHS
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from archiver.errors import KeyError_
-from archiver.signing import (
+from archiver.proof.signing import (
     default_key_path,
     fingerprint,
     generate_key,

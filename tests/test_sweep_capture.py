@@ -1,7 +1,7 @@
 """Captures of hostile pages found by bench/sweep.py and by hand (real Chromium, real CLI path).
 
 Each page is served on 127.0.0.1 by a small server of its own; each test captures it with
-``archiver.capture.capture`` and reads the package back.
+``archiver.capture.run.capture`` and reads the package back.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from archiver.archive import Archive, read_text_document
-from archiver.capture import CaptureOptions, capture
+from archiver.archive.index import Archive, read_text_document
+from archiver.capture.run import CaptureOptions, capture
 from archiver.extract import decode_html
 
 STORY = "".join(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from archiver.errors import TimestampError
-from archiver.timestamps import (
+from archiver.proof.timestamps import (
     build_query,
     check_token,
     post_query,

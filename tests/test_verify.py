@@ -37,12 +37,14 @@ from tamper import (
 )
 from tsa import LocalTSA
 
-from archiver import package, proof, signing
+from archiver import package
 from archiver.cli import cli
 from archiver.errors import UsageError
 from archiver.model import Exchange
+from archiver.proof import seal as proof
+from archiver.proof import signing
 from archiver.schema import validate
-from archiver.verify import VerifyReport, render_text, verify_package
+from archiver.verify.run import VerifyReport, render_text, verify_package
 from archiver.warc import WarcRecorder
 
 URL = "http://127.0.0.1:8000/article.html"
@@ -438,7 +440,7 @@ def test_warc_that_inflates_far_beyond_its_size_is_scanned_in_bounded_chunks(
     tmp_path: Path,
 ) -> None:
     """A 64 MB zero body compresses to ~64 KB: the scanner still checks its digest."""
-    from archiver.verify_warc import scan_warc
+    from archiver.verify.warcscan import scan_warc
 
     body = b"\0" * (64 << 20)
     head = (
@@ -457,7 +459,7 @@ def test_warc_that_inflates_far_beyond_its_size_is_scanned_in_bounded_chunks(
 
 
 def test_token_from_a_certificate_without_timestamping_eku_fails(built: Built, pkg: Path) -> None:
-    from archiver import timestamps
+    from archiver.proof import timestamps
 
     with zipfile.ZipFile(pkg) as zf:
         signature = zf.read(SIG)

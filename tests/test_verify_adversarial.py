@@ -40,8 +40,8 @@ from tamper import (
 from test_verify import CLAIMED_START, Built, build_package
 from tsa import LocalTSA
 
-from archiver import signing
-from archiver.verify import VerifyReport, render_text, verify_package
+from archiver.proof import signing
+from archiver.verify.run import VerifyReport, render_text, verify_package
 
 
 class Forge(Built):

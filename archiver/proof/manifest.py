@@ -17,9 +17,9 @@ from typing import Any
 
 import rfc8785
 
-from .errors import KeyError_, SchemaError
-from .model import RecordInfo
-from .schema import schema_id, validate
+from ..errors import KeyError_, SchemaError
+from ..model import RecordInfo
+from ..schema import schema_id, validate
 from .signing import pem_fingerprint
 
 SCHEMA_NAME = "manifest.schema.json"

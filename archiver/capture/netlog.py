@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from archiver.model import Exchange, FailedRequest
-from archiver.netlog_exchanges import Hop, Tracked, collect, content_length, is_http
+from ..model import Exchange, FailedRequest
+from .exchanges import Hop, Tracked, collect, content_length, is_http
 
 QUIET_S = 0.5  # no request in flight for this long = network idle
 STEP_GRACE_S = 5.0  # bound for quick steps (starting a stream; page steps in browser.py)

@@ -12,8 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import IO
 
-from .verify_report import Check
-from .verify_warc import ScannedRecord
+from .report import Check
+from .warcscan import ScannedRecord
 
 CDXJ = "indexes/index.cdxj"
 WARC_NAME = "data.warc.gz"

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from archiver.model import Exchange, FailedRequest, Headers
+from ..model import Exchange, FailedRequest, Headers
 
 if TYPE_CHECKING:
     import asyncio

@@ -23,12 +23,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import SOFTWARE, __version__, browser, package, proof
-from .archive import Archive, IndexEntry, text_sha256, token_time
-from .model import PageLoad, RecordInfo
-from .signing import fingerprint
-from .urls import validate_url
-from .warc import WarcRecorder
+from .. import SOFTWARE, __version__, package
+from ..archive.index import Archive, IndexEntry, text_sha256, token_time
+from ..model import PageLoad, RecordInfo
+from ..proof import seal as proof
+from ..proof.signing import fingerprint
+from ..urls import validate_url
+from ..warc import WarcRecorder
+from . import browser
 
 Progress = Callable[[str], None]
 
@@ -121,7 +123,7 @@ def capture(
         )
         say("extracting article text")
         warming.join()
-        from . import extract
+        from .. import extract
 
         text_doc = extract.extract(load.dom_html, load.final_url, mime_type=load.main_mime_type)
         if text_doc["article"] is None:
@@ -211,7 +213,7 @@ def _article_as_served(load: PageLoad, rendered: dict[str, Any]) -> dict[str, An
     read. The served HTML is in the WARC too, so its article is evidence of what the URL
     said; the capture's warnings say where the text came from.
     """
-    from . import extract
+    from .. import extract
 
     main = next((ex for ex in load.exchanges if ex.is_main_document), None)
     if main is None or main.body_path is None or main.mime_type not in extract.HTML_TYPES:

@@ -12,11 +12,11 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .diff import Change, DiffReport, Loc, Mark, Side
-from .diff_words import Segment
+from .report import Change, DiffReport, Loc, Mark, Side
+from .words import Segment
 
 if TYPE_CHECKING:
-    from .diff_history import HistoryReport
+    from .history import HistoryReport
 
 _RED = "\x1b[31;9m"
 _GREEN = "\x1b[32;4m"

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .archive import MANIFEST, Archive, read_text_document
-from .diff import DiffReport, diff_documents
-from .diff_history import HistoryReport, build_history
-from .errors import ArchiveError, PackageError
-from .package import WaczReader, sha256_file
-from .urls import lookup_form
-from .verify import verify_package
-from .verify_report import VerifyReport
+from ..diff.history import HistoryReport, build_history
+from ..diff.report import DiffReport, diff_documents
+from ..errors import ArchiveError, PackageError
+from ..package import WaczReader, sha256_file
+from ..urls import lookup_form
+from ..verify.report import VerifyReport
+from ..verify.run import verify_package
+from .index import MANIFEST, Archive, read_text_document
 
 
 def evidence(path: Path, report: VerifyReport | None = None) -> dict[str, str | None]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .diff_align import align
-from .diff_text import Token, norm, tokens
+from .align import align
+from .text import Token, norm, tokens
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from archiver.chromium import (
+from ..errors import BrowserError, CaptureError
+from ..model import Exchange, FailedRequest, PageLoad
+from .chromium import (
     BROWSER_ARGS,
     BROWSER_NAMES,
     NO_BROWSER,
@@ -49,16 +51,9 @@ from archiver.chromium import (
     find_browser,
     launch_args,
 )
-from archiver.errors import BrowserError, CaptureError
-from archiver.model import Exchange, FailedRequest, PageLoad
-from archiver.netlog import STEP_GRACE_S, CdpError, Recorder
-from archiver.netlog_exchanges import find_main, is_http, status_text, strip_fragment
-from archiver.pagescripts import (
-    CONSENT_SCRIPT,
-    PAGE_HEIGHT_SCRIPT,
-    SCROLL_SCRIPT,
-    SCROLL_TOP_SCRIPT,
-)
+from .exchanges import find_main, is_http, status_text, strip_fragment
+from .netlog import STEP_GRACE_S, CdpError, Recorder
+from .pagescripts import CONSENT_SCRIPT, PAGE_HEIGHT_SCRIPT, SCROLL_SCRIPT, SCROLL_TOP_SCRIPT
 
 __all__ = [
     "BROWSER_ARGS",

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ArchiveError, KeyError_, PackageError, UsageError
-from .package import WaczReader, sha256_file
-from .signing import pem_fingerprint
-from .warc import read_record_at
+from ..errors import ArchiveError, KeyError_, PackageError, UsageError
+from ..package import WaczReader, sha256_file
+from ..proof.signing import pem_fingerprint
+from ..warc import read_record_at
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.sqlite3"

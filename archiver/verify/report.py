@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from .schema import schema_id
+from ..schema import schema_id
 
 SCHEMA_NAME = "verify.schema.json"
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import timestamps
-from .verify_report import Check, TokenInfo, VerifyReport
+from ..proof import timestamps
+from .report import Check, TokenInfo, VerifyReport
 
 # A TSA time this far before the claimed capture start is a false claim, not clock drift.
 CLOCK_SKEW = timedelta(minutes=10)

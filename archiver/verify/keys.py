@@ -28,8 +28,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import KeyError_, UsageError
-from .signing import pem_fingerprint
+from ..errors import KeyError_, UsageError
+from ..proof.signing import pem_fingerprint
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _PEM = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .verify_report import Check
-from .verify_warc import ScannedRecord
+from .report import Check
+from .warcscan import ScannedRecord
 
 WARC = "archive/data.warc.gz"
 

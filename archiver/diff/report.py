@@ -39,14 +39,14 @@ from email.utils import parsedate_to_datetime
 from fractions import Fraction
 from typing import Any
 
-from . import __version__
-from .diff_align import MAX_EXACT, align
-from .diff_joins import JOIN_THRESHOLD, MAX_RUN, find_joins
-from .diff_pairing import CANDIDATES_PER_KEY, THRESHOLD, pair_extended, pair_similar
-from .diff_text import NORMALISATION, clean, collapse, norm, paragraphs, sentences, word_keys
-from .diff_words import NumberChange, Segment, side_views, word_diff
-from .errors import UsageError
-from .schema import schema_id
+from .. import __version__
+from ..errors import UsageError
+from ..schema import schema_id
+from .align import MAX_EXACT, align
+from .joins import JOIN_THRESHOLD, MAX_RUN, find_joins
+from .pairing import CANDIDATES_PER_KEY, THRESHOLD, pair_extended, pair_similar
+from .text import NORMALISATION, clean, collapse, norm, paragraphs, sentences, word_keys
+from .words import NumberChange, Segment, side_views, word_diff
 
 ALGORITHM = "archiver-diff/3"
 MOVE_THRESHOLD = Fraction(2, 3)

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, decode_timestamp_response
 from rfc3161_client._rust import verify as _rust_verify
 
+from ..errors import TimestampError
 from . import cms
-from .errors import TimestampError
 
 CONTENT_TYPE_QUERY = "application/timestamp-query"
 MAX_RESPONSE = 1 << 20  # a TimeStampResp is a few KB; refuse to read more than 1 MiB

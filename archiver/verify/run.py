@@ -44,16 +44,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from . import signing, timestamps
-from .errors import SchemaError, TimestampError, UsageError
-from .manifest import parse_manifest
-from .verify_cdxj import check_cdxj
-from .verify_keys import trusted_fingerprints
-from .verify_records import check_records
-from .verify_report import Check, Status, VerifyReport, render_text
-from .verify_tokens import check_tokens
-from .verify_warc import CHUNK, ScannedRecord, WarcFormatError, scan_warc
-from .verify_zip import (
+from ..errors import SchemaError, TimestampError, UsageError
+from ..proof import signing, timestamps
+from ..proof.manifest import parse_manifest
+from .cdxj import check_cdxj
+from .keys import trusted_fingerprints
+from .records import check_records
+from .report import Check, Status, VerifyReport, render_text
+from .tokens import check_tokens
+from .warcscan import CHUNK, ScannedRecord, WarcFormatError, scan_warc
+from .zipread import (
     BAD_ZIP,
     CDXJ,
     CONTENT_PREFIXES,
@@ -72,7 +72,7 @@ from .verify_zip import (
     read_small,
     token_names,
 )
-from .verify_zipstructure import structure_problems
+from .zipstructure import structure_problems
 
 __all__ = ["VerifyReport", "render_text", "verify_package"]
 
@@ -93,7 +93,7 @@ def verify_package(
     """Check every hash, digest, the signature and each timestamp token of ``path``.
 
     ``trust_keys``: public keys you trust (PEM bytes, or fingerprint text).
-    ``trusted_keys_file``: a file of trusted keys (format: ``archiver.verify_keys``).
+    ``trusted_keys_file``: a file of trusted keys (format: ``archiver.verify.keys``).
     ``tsa_roots``: TSA root certificates (PEM) trusted besides certifi/system roots.
     ``now``: the verification time written in the report (default: UTC now).
     """

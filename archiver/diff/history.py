@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .diff import DiffReport, diff_documents, settings
-from .schema import schema_id
+from ..schema import schema_id
+from .report import DiffReport, diff_documents, settings
 
 Step = tuple[Mapping[str, Any], Mapping[str, Any]]  # (evidence, urn:text: document)
 

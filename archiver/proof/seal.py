@@ -17,10 +17,11 @@ from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import package, signing, timestamps
-from .errors import PackageError, TimestampError
+from .. import package
+from ..errors import PackageError, TimestampError
+from ..model import RecordInfo
+from . import signing, timestamps
 from .manifest import MANIFEST_PATH, build_manifest, parse_manifest
-from .model import RecordInfo
 
 SIGNATURE_PATH = MANIFEST_PATH + ".sig"
 PUBLIC_KEY_PATH = "provenance/signer.pub.pem"
