@@ -56,7 +56,7 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archiver.diff.report import DiffReport, diff_documents
+from archiver.diff import DiffReport, diff_documents
 from archiver.diff.text import clean, norm, paragraphs, sentences, tokens
 from archiver.extract import extract
 

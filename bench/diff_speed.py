@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archiver.diff.report import diff_documents
+from archiver.diff import diff_documents
 
 WORDS = [
     "the",

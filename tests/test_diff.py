@@ -16,9 +16,14 @@ from typing import Any
 
 import pytest
 
-from archiver.diff.history import build_history
-from archiver.diff.render import render_history_text, render_html, render_text
-from archiver.diff.report import DiffReport, diff_documents
+from archiver.diff import (
+    DiffReport,
+    build_history,
+    diff_documents,
+    render_history_text,
+    render_html,
+    render_text,
+)
 from archiver.diff.text import sentences, tokens
 from archiver.errors import UsageError
 from archiver.schema import validate
@@ -342,7 +347,7 @@ def test_same_bytes_under_different_hash_seeds() -> None:
     """No set or dict ordering leaks into the report: other processes give the same bytes."""
     script = (
         "import json, sys\n"
-        "from archiver.diff.report import diff_documents\n"
+        "from archiver.diff import diff_documents\n"
         "a, b = json.load(sys.stdin)\n"
         "print(json.dumps(diff_documents(a, b).to_json(), sort_keys=True))\n"
     )

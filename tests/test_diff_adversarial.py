@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from archiver.diff.render import render_html, render_text
-from archiver.diff.report import DiffReport, diff_documents
+from archiver.diff import DiffReport, diff_documents, render_html, render_text
 from archiver.schema import validate
 
 LEAD = "The council met on Tuesday evening."

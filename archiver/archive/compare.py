@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..diff.history import HistoryReport, build_history
-from ..diff.report import DiffReport, diff_documents
+from ..diff import DiffReport, HistoryReport, build_history, diff_documents
 from ..errors import ArchiveError, PackageError
 from ..package import WaczReader, sha256_file
 from ..urls import lookup_form

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..schema import schema_id
-from .report import DiffReport, diff_documents, settings
+from .documents import diff_documents, settings
+from .model import DiffReport
 
 Step = tuple[Mapping[str, Any], Mapping[str, Any]]  # (evidence, urn:text: document)
 

@@ -12,7 +12,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .report import Change, DiffReport, Loc, Mark, Side
+from .model import Change, DiffReport, Loc, Mark, Side
 from .words import Segment
 
 if TYPE_CHECKING:
