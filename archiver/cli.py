@@ -7,7 +7,6 @@ stderr and its exit code (2 bad usage or unreadable input, 1 failed).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__, config
-from .errors import ArchiverError, KeyError_, UsageError
+from .errors import ArchiverError, SigningKeyError, UsageError
 
 ARCHIVE_HELP = "Archive folder (default ./archive, or $ARCHIVER_ARCHIVE)."
 
@@ -54,26 +53,24 @@ def _archive(path: str | None) -> Any:
     return Archive(config.archive_dir(path))
 
 
-def _passphrase() -> bytes | None:
-    value = os.environ.get("ARCHIVER_KEY_PASSPHRASE")
-    return value.encode("utf-8") if value is not None else None
-
-
 def _load_or_create_key(key_path: str | None) -> Any:
     """Load the signing key; on a first capture with no key, create one and say where."""
     from .proof import signing
 
-    path = Path(key_path) if key_path else signing.default_key_path()
-    passphrase = _passphrase()
-    if not path.exists() and not key_path and not os.environ.get("ARCHIVER_KEY"):
-        key = signing.generate_key(path, passphrase=passphrase, force=False)
+    path = config.key_path(key_path)
+    try:
+        key, created = signing.load_or_create_key(
+            path, passphrase=config.key_passphrase(), may_create=not config.key_chosen(key_path)
+        )
+    except SigningKeyError as err:
+        return _prompt_for_passphrase(path, err)
+    if created:
         click.echo(
             f"archiver: created a new signing key at {path} "
             f"(fingerprint {signing.fingerprint(key.public_key())})",
             err=True,
         )
-        return key
-    return _load_key_only(path)
+    return key
 
 
 @click.group(
@@ -112,8 +109,7 @@ def capture(
     as_json: bool,
 ) -> None:
     """Capture each URL into its own signed WACZ package."""
-    from .capture.run import CaptureOptions
-    from .capture.run import capture as do_capture
+    from .capture import CaptureOptions, capture_url
     from .urls import validate_url
 
     for url in urls:  # bad URLs fail before anything starts
@@ -126,7 +122,7 @@ def capture(
     for url in urls:
         try:
             with _progress(_stderr_is_tty(), url) as progress:
-                result = do_capture(
+                result = capture_url(
                     url, archive=archive, key=key, options=options, progress=progress
                 )
         except ArchiverError as exc:
@@ -192,20 +188,21 @@ def verify(
     as_json: bool,
 ) -> None:
     """Re-check a capture offline: hashes, signature, timestamps, trust."""
-    from .verify import run as verify_mod
+    from .proof.roots import read_roots
+    from .verify import read_trust_keys, render_text, verify_package
 
     path = _resolve_capture(capture_ref, archive_path)
-    report = verify_mod.verify_package(
+    report = verify_package(
         path,
-        trust_keys=[_read_file(p, "trusted key") for p in trust_keys],
-        tsa_roots=[_read_file(p, "TSA root certificate") for p in tsa_roots],
+        trust_keys=read_trust_keys([Path(p) for p in trust_keys]),
+        tsa_roots=read_roots([Path(p) for p in tsa_roots]),
         trusted_keys_file=config.trusted_keys_file(trusted_keys_file),
         strict=strict,
     )
     if as_json:
         _emit_json(report.to_json(), "verify.schema.json")
     else:
-        click.echo(verify_mod.render_text(report))
+        click.echo(render_text(report))
     sys.exit(report.exit_code)
 
 
@@ -332,8 +329,8 @@ def generate(key_path: str | None, force: bool, ask: bool) -> None:
     """Create a signing key (PKCS#8 PEM, mode 0600)."""
     from .proof import signing
 
-    path = Path(key_path) if key_path else signing.default_key_path()
-    passphrase = _passphrase()
+    path = config.key_path(key_path)
+    passphrase = config.key_passphrase()
     if ask and passphrase is None:
         typed = click.prompt("Passphrase", hide_input=True, confirmation_prompt=True, err=True)
         passphrase = typed.encode("utf-8")
@@ -348,7 +345,7 @@ def key_show(key_path: str | None) -> None:
     """Print the public key (PEM) and its fingerprint."""
     from .proof import signing
 
-    path = Path(key_path) if key_path else signing.default_key_path()
+    path = config.key_path(key_path)
     private = _load_key_only(path)
     click.echo(signing.public_pem(private).decode("ascii"), nl=False)
     click.echo(f"fingerprint {signing.fingerprint(private.public_key())}")
@@ -358,14 +355,20 @@ def key_show(key_path: str | None) -> None:
 def _load_key_only(path: Path) -> Any:
     from .proof import signing
 
-    passphrase = _passphrase()
     try:
-        return signing.load_key(path, passphrase=passphrase)
-    except KeyError_:
-        if passphrase is None and sys.stdin.isatty() and signing.is_encrypted(path):
-            typed = click.prompt(f"Passphrase for {path}", hide_input=True, err=True)
-            return signing.load_key(path, passphrase=typed.encode("utf-8"))
-        raise
+        return signing.load_key(path, passphrase=config.key_passphrase())
+    except SigningKeyError as err:
+        return _prompt_for_passphrase(path, err)
+
+
+def _prompt_for_passphrase(path: Path, err: SigningKeyError) -> Any:
+    """An encrypted key with no passphrase given: ask on a terminal, else re-raise."""
+    from .proof import signing
+
+    if config.key_passphrase() is None and sys.stdin.isatty() and signing.is_encrypted(path):
+        typed = click.prompt(f"Passphrase for {path}", hide_input=True, err=True)
+        return signing.load_key(path, passphrase=typed.encode("utf-8"))
+    raise err
 
 
 @cli.command()
@@ -381,17 +384,17 @@ def timestamp(
     Only datapackage.json and its digest change besides the new tokens; the
     signed bytes never do.
     """
-    from .proof import seal as proof
+    from .proof import add_timestamps
 
     archive = _archive(archive_path)
-    path = _resolve_capture(capture_ref, archive_path)
-    added, warnings, sha = proof.add_timestamps(path, config.tsa_urls(tsas), timeout=timeout)
-    for warning in warnings:
-        if added or not warning.startswith("no trusted timestamp"):
-            click.echo(f"archiver: warning: {warning}", err=True)
-    if not added:
+    path = archive.resolve(capture_ref)
+    result = add_timestamps(path, config.tsa_urls(tsas), timeout=timeout)
+    for failure in result.failures:
+        click.echo(f"archiver: warning: {failure}", err=True)
+    if not result.added or result.package_sha256 is None:
         raise ArchiverError("no TSA answered: the capture is unchanged")
-    archive.update_package(path, sha)
+    archive.update_package(path, result.package_sha256)
+    added = result.added
     click.echo(f"added {len(added)} timestamp token(s) to {path}")
 
 
@@ -405,20 +408,9 @@ def browser_cmd() -> None:
 
 
 def _resolve_capture(ref: str, archive_path: str | None) -> Path:
-    candidate = Path(ref)
-    if candidate.suffix == ".wacz" or os.sep in ref:
-        if not candidate.is_file():
-            raise UsageError(f"no such package: {ref}")
-        return candidate
-    resolved: Path = _archive(archive_path).resolve(ref)
-    return resolved
+    from .archive import resolve_capture
 
-
-def _read_file(path: str, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+    return resolve_capture(ref, config.archive_dir(archive_path))
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -442,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:  # an unexpected bug: still one line, traceback on request
-        if os.environ.get("ARCHIVER_DEBUG"):
+        if config.debug():
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (set ARCHIVER_DEBUG=1 for details)", 3)
     sys.exit(0)

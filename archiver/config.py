@@ -3,8 +3,12 @@
 * ``ARCHIVER_ARCHIVE``: the archive folder (default ``./archive``).
 * ``ARCHIVER_TSA``: the default TSA list (URLs separated by spaces or commas),
   used when no ``--tsa`` is given. Without it, :data:`DEFAULT_TSA_URLS`.
-* ``ARCHIVER_KEY`` / ``ARCHIVER_KEY_PASSPHRASE``: see ``signing.py``.
-* ``ARCHIVER_BROWSER``: see ``browser.py``.
+* ``ARCHIVER_KEY``: the signing key file (default
+  ``$XDG_CONFIG_HOME/archiver/signing-key.pem``); ``ARCHIVER_KEY_PASSPHRASE`` its
+  passphrase.
+* ``ARCHIVER_BROWSER``: the browser executable; else Playwright's own Chromium
+  (``PLAYWRIGHT_BROWSERS_PATH``, ``XDG_CACHE_HOME``), else ``PATH``.
+* ``ARCHIVER_DEBUG``: show a traceback for an internal error.
 * ``ARCHIVER_TRUSTED_KEYS``: the trusted-keys file ``archiver verify`` reads when
   no ``--trusted-keys`` is given (default ``$XDG_CONFIG_HOME/archiver/trusted-keys``,
   used only when it exists).
@@ -15,7 +19,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+KEY_FILENAME = "signing-key.pem"
 
 # Public RFC 3161 services that answer without an account. Each token is checked
 # against the system/certifi roots (or --tsa-root) when verified.
@@ -49,6 +56,60 @@ def trusted_keys_file(option: str | None, env: Mapping[str, str] | None = None) 
     env = os.environ if env is None else env
     if env.get("ARCHIVER_TRUSTED_KEYS"):
         return Path(env["ARCHIVER_TRUSTED_KEYS"])
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    default = Path(base) / "archiver" / "trusted-keys"
+    default = _config_home(env) / "archiver" / "trusted-keys"
     return default if default.is_file() else None
+
+
+def _config_home(env: Mapping[str, str]) -> Path:
+    config = env.get("XDG_CONFIG_HOME")
+    return Path(config) if config else Path(env.get("HOME") or Path.home()) / ".config"
+
+
+def key_path(option: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """``--key``, else ``ARCHIVER_KEY``, else the XDG config folder's signing key."""
+    env = os.environ if env is None else env
+    if option:
+        return Path(option).expanduser()
+    if env.get("ARCHIVER_KEY"):
+        return Path(env["ARCHIVER_KEY"]).expanduser()
+    return _config_home(env) / "archiver" / KEY_FILENAME
+
+
+def key_chosen(option: str | None, env: Mapping[str, str] | None = None) -> bool:
+    """Did the user name a key file (``--key`` or ``ARCHIVER_KEY``)? Then it must exist."""
+    env = os.environ if env is None else env
+    return bool(option or env.get("ARCHIVER_KEY"))
+
+
+def key_passphrase(env: Mapping[str, str] | None = None) -> bytes | None:
+    """``ARCHIVER_KEY_PASSPHRASE`` as bytes, or None when unset."""
+    env = os.environ if env is None else env
+    value = env.get("ARCHIVER_KEY_PASSPHRASE")
+    return value.encode("utf-8") if value is not None else None
+
+
+@dataclass(frozen=True)
+class BrowserSearch:
+    """Where to look for a browser, from the environment."""
+
+    configured: str | None  # ARCHIVER_BROWSER
+    playwright_root: str  # PLAYWRIGHT_BROWSERS_PATH ("0": inside the package; "": cache)
+    cache_home: Path  # XDG_CACHE_HOME, or ~/.cache
+    path: str  # PATH
+
+
+def browser_search(env: Mapping[str, str] | None = None) -> BrowserSearch:
+    env = os.environ if env is None else env
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
+    return BrowserSearch(
+        configured=env.get("ARCHIVER_BROWSER") or None,
+        playwright_root=env.get("PLAYWRIGHT_BROWSERS_PATH", ""),
+        cache_home=Path(cache),
+        path=env.get("PATH", os.defpath),
+    )
+
+
+def debug(env: Mapping[str, str] | None = None) -> bool:
+    """``ARCHIVER_DEBUG`` set: internal errors show their traceback."""
+    env = os.environ if env is None else env
+    return bool(env.get("ARCHIVER_DEBUG"))

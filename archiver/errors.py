@@ -44,7 +44,7 @@ class PackageError(ArchiverError):
     exit_code = 2
 
 
-class KeyError_(ArchiverError):
+class SigningKeyError(ArchiverError):
     """Signing key missing, unreadable, or wrong passphrase (exit 2)."""
 
     exit_code = 2

@@ -22,20 +22,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-import surt
 from warcio.timeutils import iso_date_to_timestamp
 
 from .errors import PackageError
+from .layout import DATAPACKAGE, DATAPACKAGE_DIGEST, WARC
 from .model import RecordInfo
+from .times import iso_utc
 
 WACZ_VERSION = "1.1.1"
-WARC_MEMBER = "archive/data.warc.gz"
-DATAPACKAGE = "datapackage.json"
-DATAPACKAGE_DIGEST = "datapackage-digest.json"
 CDXJ_TYPES = ("response", "resource", "revisit", "metadata")
 CHUNK = 1 << 16
 ZIP64_LIMIT = (1 << 31) - 1
-_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+BAD_ZIP = (  # what opening or reading a damaged zip (member) can raise
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,  # zipfile: "File ... is encrypted, password required"
+)
 _NAME_OK = re.compile(r"[^a-z0-9._-]")
 
 
@@ -51,6 +57,8 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def _url_key(url: str) -> str:
+    import surt  # loaded when a CDXJ is built: it pulls in tldextract and requests
+
     try:
         key: str = surt.surt(url)
         return key
@@ -129,7 +137,7 @@ def _check_member_name(name: str) -> None:
 
 def _zipinfo(name: str, when: datetime) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
-    info.compress_type = zipfile.ZIP_STORED if name == WARC_MEMBER else zipfile.ZIP_DEFLATED
+    info.compress_type = zipfile.ZIP_STORED if name == WARC else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
 
@@ -207,7 +215,7 @@ def write_wacz(
     meta: dict[str, Any] = {
         "profile": "data-package",
         "wacz_version": WACZ_VERSION,
-        "created": _iso(when),
+        "created": iso_utc(when),
         "software": software,
         "title": title,
         "mainPageURL": main_page_url,
@@ -226,11 +234,6 @@ def write_wacz(
     return sha256_file(dest)[0].removeprefix("sha256:")
 
 
-def _iso(when: datetime) -> str:
-    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class _Member(io.RawIOBase):
     """A member stream whose zip/zlib failures become one-line PackageErrors."""
 
@@ -245,7 +248,7 @@ class _Member(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._raw.read(len(buffer))
-        except _BAD_ZIP as exc:
+        except BAD_ZIP as exc:
             raise PackageError(f"{self._label} is damaged: {exc}") from exc
         buffer[: len(data)] = data
         return len(data)
@@ -256,7 +259,7 @@ class _Member(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         try:
             return self._raw.seek(offset, whence)
-        except _BAD_ZIP as exc:
+        except BAD_ZIP as exc:
             raise PackageError(f"{self._label} is damaged: {exc}") from exc
 
     def tell(self) -> int:
@@ -280,7 +283,7 @@ class WaczReader:
             raise PackageError(f"{self.path} is a folder, not a .wacz package") from exc
         except PermissionError as exc:
             raise PackageError(f"{self.path} is not readable (permission denied)") from exc
-        except _BAD_ZIP as exc:
+        except BAD_ZIP as exc:
             raise PackageError(
                 f"{self.path} is not a WACZ package: not a zip file, or truncated ({exc})"
             ) from exc
@@ -334,7 +337,7 @@ class WaczReader:
         label = f"{name} in {self.path}"
         try:
             raw = self._zip.open(info)
-        except _BAD_ZIP as exc:
+        except BAD_ZIP as exc:
             raise PackageError(f"{label} is damaged: {exc}") from exc
         return io.BufferedReader(_Member(raw, label), CHUNK)
 
@@ -364,7 +367,7 @@ def rewrite_wacz(src: Path, add: Sequence[tuple[str, bytes]]) -> str:
             if name in old or name in (DATAPACKAGE, DATAPACKAGE_DIGEST):
                 raise PackageError(f"{src} already has {name}")
         now = datetime.now(UTC)
-        meta["modified"] = _iso(now)
+        meta["modified"] = iso_utc(now)
         with _atomic_zip(src) as zf:
             resources: list[tuple[str, str, int]] = []
             for name in old:

@@ -24,6 +24,7 @@ from warcio.warcwriter import WARCWriter
 
 from .errors import PackageError
 from .model import Exchange, Headers, RecordInfo
+from .times import iso_utc
 
 WARC_VERSION = "WARC/1.1"
 CHUNK = 1 << 16
@@ -43,10 +44,7 @@ def new_record_id() -> str:
 
 def warc_date(when: datetime) -> str:
     """WARC-Date for ``when`` (UTC, microseconds only when present)."""
-    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    if when.microsecond:
-        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(when, micro=bool(when.microsecond))
 
 
 def sha256_label(digest: bytes) -> str:

@@ -35,9 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from archiver import package  # noqa: E402
+from archiver import package, proof  # noqa: E402
 from archiver.model import Exchange  # noqa: E402
-from archiver.proof import seal as proof  # noqa: E402
 from archiver.warc import WarcRecorder  # noqa: E402
 
 BIN = Path(sys.executable).parent

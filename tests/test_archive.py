@@ -214,7 +214,7 @@ def test_adding_a_token_updates_sha256_and_tsa_time(tmp_path: Path) -> None:
     from tsa import LocalTSA
 
     from archiver.package import rewrite_wacz
-    from archiver.proof.timestamps import request_token
+    from archiver.proof.tsa_client import request_token
 
     archive = Archive(tmp_path / "a")
     pkg = make_package(tmp_path, archive.package_path("20261127T091807Z-0badc0de"))

@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from archiver import package
 from archiver.errors import PackageError, TimestampError
 from archiver.model import RecordInfo
+from archiver.proof import add_timestamps, seal
 from archiver.proof.manifest import parse_manifest
-from archiver.proof.seal import add_timestamps, seal
 from archiver.proof.signing import fingerprint
-from archiver.proof.timestamps import check_token
+from archiver.proof.tokens import check_token
 from archiver.warc import WarcRecorder
 
 try:
@@ -228,14 +228,14 @@ def test_timestamps_added_later_change_only_the_datapackage(
     before = members(wacz)
 
     first = add_timestamps(wacz, [tsas[0].url], timeout=5)
-    assert first.added == ["provenance/manifest.json.sig.0.tsr"] and first.warnings == []
+    assert first.added == ["provenance/manifest.json.sig.0.tsr"] and first.failures == []
     assert first.package_sha256 == hashlib.sha256(wacz.read_bytes()).hexdigest()
     second = add_timestamps(wacz, [dead_url, tsas[1].url, tsas[0].url], timeout=5)
     assert second.added == [
         "provenance/manifest.json.sig.1.tsr",
         "provenance/manifest.json.sig.2.tsr",
     ]
-    assert len(second.warnings) == 1 and dead_url in second.warnings[0]
+    assert len(second.failures) == 1 and dead_url in second.failures[0]
 
     after = members(wacz)
     changed = {n for n in before if before[n] != after[n]}
@@ -264,11 +264,11 @@ def test_add_timestamps_refuses_a_broken_signature_and_keeps_a_package_when_all_
 ) -> None:
     wacz, _ = write_package(tmp_path, [], Ed25519PrivateKey.generate())
     untouched = wacz.read_bytes()
-    added, warnings, sha = add_timestamps(wacz, [dead_url], timeout=5)
+    added, failures, sha = add_timestamps(wacz, [dead_url], timeout=5)
     assert added == [] and sha is None
-    assert warnings[-1].startswith("no trusted timestamp: every TSA failed")
+    assert len(failures) == 1 and failures[0].startswith(f"no timestamp: TSA {dead_url}")
     result = add_timestamps(wacz, [dead_url], timeout=5)
-    assert result.warnings[-1].startswith("no trusted timestamp: every TSA failed")
+    assert result.added == [] and result.failures == failures
     assert wacz.read_bytes() == untouched
     with pytest.raises(TimestampError, match="no TSA to ask"):
         add_timestamps(wacz, [], timeout=5)

@@ -12,13 +12,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from archiver.errors import KeyError_
+from archiver.errors import SigningKeyError
+from archiver.config import key_chosen, key_path
 from archiver.proof.signing import (
-    default_key_path,
     fingerprint,
     generate_key,
     is_encrypted,
     load_key,
+    load_or_create_key,
     public_pem,
     sign,
     verify_signature,
@@ -44,7 +45,7 @@ def test_generated_key_is_private_pkcs8_and_loads_back(tmp_path: Path) -> None:
 def test_generate_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     path = tmp_path / "signing-key.pem"
     first = generate_key(path, passphrase=None, force=False)
-    with pytest.raises(KeyError_, match=r"already exists.*--force"):
+    with pytest.raises(SigningKeyError, match=r"already exists.*--force"):
         generate_key(path, passphrase=None, force=False)
     assert fingerprint(load_key(path, passphrase=None)) == fingerprint(first)
     second = generate_key(path, passphrase=None, force=True)
@@ -59,25 +60,25 @@ def test_passphrase_right_wrong_and_missing(tmp_path: Path) -> None:
     assert is_encrypted(path)
     assert not is_encrypted(tmp_path / "absent.pem")
     assert fingerprint(load_key(path, passphrase=b"correct horse")) == fingerprint(key)
-    with pytest.raises(KeyError_, match="wrong passphrase"):
+    with pytest.raises(SigningKeyError, match="wrong passphrase"):
         load_key(path, passphrase=b"battery staple")
-    with pytest.raises(KeyError_, match="is encrypted: give its passphrase"):
+    with pytest.raises(SigningKeyError, match="is encrypted: give its passphrase"):
         load_key(path, passphrase=None)
 
 
 def test_missing_unreadable_and_garbage_key_files(tmp_path: Path) -> None:
     missing = tmp_path / "nope.pem"
-    with pytest.raises(KeyError_) as err:
+    with pytest.raises(SigningKeyError) as err:
         load_key(missing, passphrase=None)
     assert str(err.value) == f"no signing key at {missing}: run 'archiver key generate'"
     assert err.value.exit_code == 2
 
     garbage = tmp_path / "garbage.pem"
     garbage.write_bytes(b"this is not a key\n")
-    with pytest.raises(KeyError_, match="is not a PEM private key"):
+    with pytest.raises(SigningKeyError, match="is not a PEM private key"):
         load_key(garbage, passphrase=None)
 
-    with pytest.raises(KeyError_, match="is a directory"):
+    with pytest.raises(SigningKeyError, match="is a directory"):
         load_key(tmp_path, passphrase=None)
 
 
@@ -86,7 +87,7 @@ def test_unreadable_key_file(tmp_path: Path) -> None:
     generate_key(unreadable, passphrase=None, force=False)
     unreadable.chmod(0)
     if not os.access(unreadable, os.R_OK):
-        with pytest.raises(KeyError_, match="cannot read signing key"):
+        with pytest.raises(SigningKeyError, match="cannot read signing key"):
             load_key(unreadable, passphrase=None)
         return
     # Running as root, where permissions do not bind: try it as an unprivileged user.
@@ -98,7 +99,7 @@ def test_unreadable_key_file(tmp_path: Path) -> None:
             os.setgid(65534)
             os.setuid(65534)
             load_key(unreadable, passphrase=None)
-        except KeyError_ as err:
+        except SigningKeyError as err:
             code = 0 if "cannot read signing key" in str(err) else 2
         except BaseException:
             code = 3
@@ -116,18 +117,32 @@ def test_a_non_ed25519_key_is_refused(tmp_path: Path) -> None:
             serialization.NoEncryption(),
         )
     )
-    with pytest.raises(KeyError_, match="not Ed25519"):
+    with pytest.raises(SigningKeyError, match="not Ed25519"):
         load_key(path, passphrase=None)
 
 
-def test_default_key_path_order(tmp_path: Path) -> None:
-    assert default_key_path({"ARCHIVER_KEY": "/k/my.pem", "XDG_CONFIG_HOME": "/x"}) == Path(
-        "/k/my.pem"
-    )
-    assert default_key_path({"XDG_CONFIG_HOME": "/x"}) == Path("/x/archiver/signing-key.pem")
-    assert default_key_path({"HOME": "/home/ann"}) == Path(
+def test_key_path_order(tmp_path: Path) -> None:
+    env = {"ARCHIVER_KEY": "/k/my.pem", "XDG_CONFIG_HOME": "/x"}
+    assert key_path("/opt/k.pem", env) == Path("/opt/k.pem")
+    assert key_path(None, env) == Path("/k/my.pem")
+    assert key_path(None, {"XDG_CONFIG_HOME": "/x"}) == Path("/x/archiver/signing-key.pem")
+    assert key_path(None, {"HOME": "/home/ann"}) == Path(
         "/home/ann/.config/archiver/signing-key.pem"
     )
+    assert key_chosen(None, env) and key_chosen("/opt/k.pem", {})
+    assert not key_chosen(None, {"HOME": "/home/ann"})
+
+
+def test_a_key_is_created_only_where_the_user_named_none(tmp_path: Path) -> None:
+    default = tmp_path / "conf" / "signing-key.pem"
+    key, created = load_or_create_key(default, passphrase=None, may_create=True)
+    assert created and default.is_file()
+    again, created = load_or_create_key(default, passphrase=None, may_create=True)
+    assert not created and fingerprint(again) == fingerprint(key)
+    named = tmp_path / "named.pem"
+    with pytest.raises(SigningKeyError):
+        load_or_create_key(named, passphrase=None, may_create=False)
+    assert not named.exists()
 
 
 def test_signature_verifies_with_openssl_and_fails_when_data_changes(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Captures of hostile pages found by bench/sweep.py and by hand (real Chromium, real CLI path).
 
 Each page is served on 127.0.0.1 by a small server of its own; each test captures it with
-``archiver.capture.run.capture`` and reads the package back.
+``archiver.capture.capture_url`` and reads the package back.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.archive.index import Archive, read_text_document
-from archiver.capture.run import CaptureOptions, capture
+from archiver.capture import CaptureOptions, capture_url
 from archiver.extract import decode_html
 
 STORY = "".join(
@@ -66,7 +66,7 @@ def test_page_that_wipes_itself_after_load_keeps_its_served_article(
     base_url: str, tmp_path: Path
 ) -> None:
     archive = Archive(tmp_path / "archive")
-    result = capture(
+    result = capture_url(
         base_url + "/wiped.html",
         archive=archive,
         key=Ed25519PrivateKey.generate(),

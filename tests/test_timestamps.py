@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.errors import TimestampError
-from archiver.proof.timestamps import (
-    build_query,
-    check_token,
-    post_query,
-    read_roots,
-    request_token,
-    system_roots,
-)
+from archiver.errors import TimestampError, UsageError
+from archiver.proof.roots import read_roots, system_roots
+from archiver.proof.tokens import check_token
+from archiver.proof.tsa_client import build_query, post_query, request_token
 
 try:
     from tsa import LocalTSA, make_ca
@@ -212,7 +207,7 @@ def test_read_roots_names_the_bad_file(tmp_path: Path) -> None:
     assert read_roots([good]) == [good.read_bytes()]
     junk = tmp_path / "junk.pem"
     junk.write_text("hello")
-    with pytest.raises(TimestampError, match=r"junk\.pem holds no PEM or DER certificate"):
+    with pytest.raises(UsageError, match=r"junk\.pem holds no PEM or DER certificate"):
         read_roots([junk])
-    with pytest.raises(TimestampError, match="cannot read TSA root"):
+    with pytest.raises(UsageError, match="cannot read TSA root"):
         read_roots([tmp_path / "absent.pem"])

@@ -37,11 +37,10 @@ from tamper import (
 )
 from tsa import LocalTSA
 
-from archiver import package
+from archiver import package, proof
 from archiver.cli import cli
 from archiver.errors import UsageError
 from archiver.model import Exchange
-from archiver.proof import seal as proof
 from archiver.proof import signing
 from archiver.schema import validate
 from archiver.verify.run import VerifyReport, render_text, verify_package
@@ -459,14 +458,14 @@ def test_warc_that_inflates_far_beyond_its_size_is_scanned_in_bounded_chunks(
 
 
 def test_token_from_a_certificate_without_timestamping_eku_fails(built: Built, pkg: Path) -> None:
-    from archiver.proof import timestamps
+    from archiver.proof import tsa_client
 
     with zipfile.ZipFile(pkg) as zf:
         signature = zf.read(SIG)
-    query, _ = timestamps.build_query(signature)
+    query, _ = tsa_client.build_query(signature)
     (pkg.parent / "t").mkdir()
     with LocalTSA(pkg.parent / "t", mode="no_eku") as bad:
-        tsr = timestamps.post_query(bad.url, query, timeout=10)
+        tsr = tsa_client.post_query(bad.url, query, timeout=10)
         roots = [*built.roots, bad.root_pem]
     rewrite(pkg, {}, add={"provenance/manifest.json.sig.2.tsr": tsr})
     report = verify_package(pkg, tsa_roots=roots)

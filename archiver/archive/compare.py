@@ -1,7 +1,7 @@
 """Tie the pure diff to captures: read each package's text record and its proof.
 
-``diff.py`` compares two ``urn:text:`` documents; this module finds them in the
-archive, verifies each package offline (``verify.py``, no network) and hands the
+``archiver.diff`` compares two ``urn:text:`` documents; this module finds them in the
+archive, verifies each package offline (``archiver.verify``, no network) and hands the
 result to the diff as evidence, so every report says which signed, timestamped
 capture each side is.
 """
@@ -15,11 +15,12 @@ from typing import Any
 
 from ..diff import DiffReport, HistoryReport, build_history, diff_documents
 from ..errors import ArchiveError, PackageError
+from ..layout import MANIFEST
 from ..package import WaczReader, sha256_file
 from ..urls import lookup_form
-from ..verify.report import VerifyReport
-from ..verify.run import verify_package
-from .index import MANIFEST, Archive, read_text_document
+from ..verify import VerifyReport, verify_package
+from .index import Archive
+from .scan import read_text_document
 
 
 def evidence(path: Path, report: VerifyReport | None = None) -> dict[str, str | None]:

@@ -8,22 +8,20 @@ transaction per write). This is the only module that uses sqlite3.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArchiveError, KeyError_, PackageError, UsageError
-from ..package import WaczReader, sha256_file
-from ..proof.signing import pem_fingerprint
-from ..warc import read_record_at
+from ..errors import ArchiveError, PackageError, UsageError
+from ..package import WaczReader
+from .entry import IndexEntry, new_capture_id
+from .scan import package_tsa_times, scan_package
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.sqlite3"
@@ -88,37 +86,6 @@ def _create_schema(db: sqlite3.Connection) -> None:
             db.execute(statement)
     if db.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
         db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-
-
-def new_capture_id(now: datetime) -> str:
-    """``YYYYMMDDTHHMMSSZ-<8 random hex>``: sorts by time; 32 random bits per second."""
-    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
-
-
-@dataclass
-class IndexEntry:
-    """One capture as the index knows it.
-
-    Times are ISO 8601 UTC strings; ``text_sha256`` is the sha256 hex of the article
-    text (UTF-8) or None when there is no article; ``signed_by`` is the signer's key
-    fingerprint; ``tsa_times`` the genTime of each timestamp token.
-    """
-
-    id: str
-    url: str
-    final_url: str
-    started: str
-    ended: str
-    status: int
-    title: str
-    package_sha256: str
-    text_sha256: str | None = None
-    signed_by: str | None = None
-    tsa_times: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _row(entry: IndexEntry) -> tuple[Any, ...]:
@@ -239,11 +206,9 @@ class Archive:
 
     def resolve(self, ref: str) -> Path:
         """A package path from a capture id, id prefix, or path to an existing .wacz."""
-        path = Path(ref)
-        if path.is_file():
+        path = package_file(ref)
+        if path is not None:
             return path
-        if ref.endswith(".wacz") or os.sep in ref:
-            raise UsageError(f"{ref}: no such package file")
         try:
             found = self.package_path(self.get(ref).id)
         except ArchiveError as exc:
@@ -266,7 +231,7 @@ class Archive:
         if path.resolve().parent != self.captures.resolve():
             return
         with WaczReader(path) as wacz:
-            tsa_times = _tsa_times(wacz)
+            tsa_times = package_tsa_times(wacz)
         with self._db() as db:
             db.execute(
                 "UPDATE captures SET package_sha256 = ?, tsa_times = ? WHERE id = ?",
@@ -297,155 +262,23 @@ class Archive:
         return len(entries)
 
 
-def text_sha256(text_doc: Any) -> str | None:
-    """sha256 hex of the article text of a ``urn:text:`` document, None without article."""
-    article = text_doc.get("article") if isinstance(text_doc, dict) else None
-    if not isinstance(article, dict):
-        return None
-    return hashlib.sha256(str(article.get("text", "")).encode("utf-8")).hexdigest()
+def package_file(ref: str) -> Path | None:
+    """``ref`` as a package path when it names one; None when it reads as a capture id.
+
+    A ref that looks like a path (ends in .wacz, or has a folder) but names no file
+    is a UsageError: it is never taken for an id.
+    """
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if ref.endswith(".wacz") or os.sep in ref:
+        raise UsageError(f"{ref}: no such package file")
+    return None
 
 
-PAGES = "pages/pages.jsonl"
-CDXJ = "indexes/index.cdxj"
-MANIFEST = "provenance/manifest.json"
-SIGNER_PEM = "provenance/signer.pub.pem"
-_SMALL = 64 << 20  # bound on any JSON member or record read while indexing
+def resolve_capture(ref: str, root: Path) -> Path:
+    """The package a user means by ``ref`` (id, id prefix, or .wacz path).
 
-
-def scan_package(path: Path) -> IndexEntry:
-    """The index entry of one package, from its own members (PackageError if unreadable)."""
-    package_sha = sha256_file(path)[0].removeprefix("sha256:")
-    capture_id = path.name.removesuffix(".wacz")
-    with WaczReader(path) as wacz:
-        page = _page(wacz)
-        datapackage = wacz.datapackage()
-        manifest = _json_member(wacz, MANIFEST) if MANIFEST in wacz.names() else {}
-        raw_capture = manifest.get("capture")
-        capture: dict[str, Any] = raw_capture if isinstance(raw_capture, dict) else {}
-        cdxj = _cdxj(wacz)
-        text_doc = _text_doc(wacz, cdxj)
-        signed_by = _signer(wacz, manifest)
-        tsa_times = _tsa_times(wacz)
-    page_url = str(page.get("url") or datapackage.get("mainPageURL") or "")
-    page_ts = str(page.get("ts") or datapackage.get("mainPageDate") or "")
-    final_url = str(capture.get("final_url") or page_url)
-    status = capture.get("status")
-    if not isinstance(status, int):
-        status = next(
-            (
-                int(e["status"])
-                for e in cdxj
-                if e.get("url") == final_url and str(e.get("status", "")).isdigit()
-            ),
-            0,
-        )
-    return IndexEntry(
-        id=str(capture.get("id") or capture_id),
-        url=str(capture.get("requested_url") or page_url),
-        final_url=final_url,
-        started=str(capture.get("started") or page_ts),
-        ended=str(capture.get("ended") or capture.get("started") or page_ts),
-        status=status,
-        title=str(page.get("title") or datapackage.get("title") or final_url),
-        package_sha256=package_sha,
-        text_sha256=text_sha256(text_doc),
-        signed_by=signed_by,
-        tsa_times=tsa_times,
-    )
-
-
-def read_text_document(path: Path) -> Any:
-    """The ``urn:text:`` document of a package (None when it has none)."""
-    with WaczReader(path) as wacz:
-        return _text_doc(wacz, _cdxj(wacz))
-
-
-def _json_member(wacz: WaczReader, name: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(wacz.read(name, limit=_SMALL))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"{name} in {wacz.path} is not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise PackageError(f"{name} in {wacz.path} is not a JSON object")
-    return doc
-
-
-def _page(wacz: WaczReader) -> dict[str, Any]:
-    """The first page line of pages.jsonl (after the format header)."""
-    for line in wacz.read(PAGES, limit=_SMALL).decode("utf-8", "replace").splitlines():
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(doc, dict) and "format" not in doc and doc.get("url"):
-            return doc
-    raise PackageError(f"{PAGES} in {wacz.path} lists no page")
-
-
-def _cdxj(wacz: WaczReader) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
-    for line in wacz.read(CDXJ, limit=_SMALL).decode("utf-8", "replace").splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3:
-            with contextlib.suppress(json.JSONDecodeError):
-                doc = json.loads(parts[2])
-                if isinstance(doc, dict):
-                    entries.append(doc)
-    return entries
-
-
-def _text_doc(wacz: WaczReader, cdxj: list[dict[str, Any]]) -> Any:
-    """The ``urn:text:`` record's JSON, found through the CDXJ; None when absent."""
-    entry = next((e for e in cdxj if str(e.get("url", "")).startswith("urn:text:")), None)
-    if entry is None:
-        return None
-    member = "archive/" + str(entry.get("filename", "data.warc.gz"))
-    try:
-        offset = int(entry["offset"])
-    except (KeyError, ValueError) as exc:
-        raise PackageError(f"{CDXJ} in {wacz.path} has a urn:text: line without offset") from exc
-    with wacz.open(member) as stream:
-        _info, record = read_record_at(stream, offset)
-        data = record.raw_stream.read(_SMALL + 1)
-        record.raw_stream.close()
-    if len(data) > _SMALL:
-        raise PackageError(f"urn:text: record in {wacz.path} is larger than {_SMALL} bytes")
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"urn:text: record in {wacz.path} is not JSON: {exc}") from exc
-
-
-def _signer(wacz: WaczReader, manifest: dict[str, Any]) -> str | None:
-    signer = manifest.get("signer")
-    if isinstance(signer, dict) and isinstance(signer.get("fingerprint"), str):
-        return str(signer["fingerprint"])
-    if SIGNER_PEM not in wacz.names():
-        return None
-    try:
-        return pem_fingerprint(wacz.read(SIGNER_PEM, limit=1 << 16))
-    except KeyError_:
-        return None
-
-
-def _tsa_times(wacz: WaczReader) -> list[str]:
-    """genTime of every readable ``provenance/*.tsr`` token, sorted."""
-    return sorted(
-        t
-        for name in wacz.names()
-        if name.startswith("provenance/") and name.endswith(".tsr")
-        if (t := token_time(wacz.read(name, limit=1 << 20))) is not None
-    )
-
-
-def token_time(tsr: bytes) -> str | None:
-    """genTime of an RFC 3161 response, ISO 8601 UTC; None when it does not parse."""
-    import rfc3161_client
-
-    try:
-        gen_time = rfc3161_client.decode_timestamp_response(tsr).tst_info.gen_time
-    except Exception:  # any undecodable token: verify.py reports it, the index skips it
-        return None
-    when: datetime = gen_time
-    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    A path is used as it is, without opening (or creating) the archive at ``root``.
+    """
+    return package_file(ref) or Archive(root).resolve(ref)

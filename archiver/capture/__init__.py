@@ -1,0 +1,12 @@
+"""Capture a page: drive Chromium, record every exchange it made, pack one signed WACZ.
+
+``run.capture_url`` orchestrates browser -> WARC records -> package -> proof -> index.
+``browser`` is the only module of archiver that imports Playwright; ``chromium``
+(finding the browser), ``netlog`` and ``exchanges`` (recording CDP network events)
+and ``pagescripts`` (JavaScript run in the page) work without it.
+"""
+
+from .chromium import browser_version, find_browser
+from .run import CaptureOptions, CaptureResult, capture_url
+
+__all__ = ["CaptureOptions", "CaptureResult", "browser_version", "capture_url", "find_browser"]

@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import config
 from ..errors import BrowserError
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -58,9 +59,9 @@ def _playwright_package() -> Path | None:
     return Path(spec.origin).parent
 
 
-def _managed_chromium(env: Mapping[str, str]) -> Path | None:
+def _managed_chromium(search: config.BrowserSearch) -> Path | None:
     """Playwright's own Chromium download, if it is really on disk."""
-    root_setting = env.get("PLAYWRIGHT_BROWSERS_PATH", "")
+    root_setting = search.playwright_root
     if root_setting == "0":
         package = _playwright_package()
         if package is None:
@@ -69,8 +70,7 @@ def _managed_chromium(env: Mapping[str, str]) -> Path | None:
     elif root_setting:
         root = Path(root_setting)
     else:
-        cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
-        root = Path(cache) / "ms-playwright"
+        root = search.cache_home / "ms-playwright"
     patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-linux*/chromium")
     found = [Path(p) for pattern in patterns for p in glob.glob(str(root / pattern))]
 
@@ -86,8 +86,8 @@ def _managed_chromium(env: Mapping[str, str]) -> Path | None:
 
 def find_browser(env: Mapping[str, str] | None = None) -> Path:
     """The Chromium to drive: ARCHIVER_BROWSER, Playwright's managed Chromium, then PATH."""
-    env = os.environ if env is None else env
-    configured = env.get("ARCHIVER_BROWSER")
+    search = config.browser_search(env)
+    configured = search.configured
     if configured:
         path = Path(configured).expanduser()
         if not path.exists():
@@ -95,12 +95,11 @@ def find_browser(env: Mapping[str, str] | None = None) -> Path:
         if not _is_executable(path):
             raise BrowserError(f"ARCHIVER_BROWSER={configured} is not an executable file")
         return path
-    managed = _managed_chromium(env)
+    managed = _managed_chromium(search)
     if managed is not None:
         return managed
-    search_path = env.get("PATH", os.defpath)
     for name in BROWSER_NAMES:
-        found = shutil.which(name, path=search_path)
+        found = shutil.which(name, path=search.path)
         if found:
             return Path(found)
     raise BrowserError(NO_BROWSER)

@@ -15,19 +15,21 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .. import SOFTWARE, __version__, package
-from ..archive.index import Archive, IndexEntry, text_sha256, token_time
+from .. import SOFTWARE, __version__, layout, package
+from ..archive.entry import IndexEntry, text_sha256
+from ..archive.index import Archive
 from ..model import PageLoad, RecordInfo
-from ..proof import seal as proof
+from ..proof import seal
 from ..proof.signing import fingerprint
+from ..proof.tokens import token_time
+from ..times import iso_utc, now_utc
 from ..urls import validate_url
 from ..warc import WarcRecorder
 from . import browser
@@ -94,11 +96,7 @@ class CaptureResult:
         }
 
 
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def capture(
+def capture_url(
     url: str,
     *,
     archive: Archive,
@@ -110,13 +108,13 @@ def capture(
     say: Progress = progress or (lambda _step: None)
     url = validate_url(url)
     warming = _prewarm_extractor()
-    capture_id = archive.new_id(datetime.now(UTC))
+    capture_id = archive.new_id(now_utc())
     dest = archive.package_path(capture_id)
     work = Path(tempfile.mkdtemp(prefix=f".{capture_id}-", dir=archive.root))
     try:
         load = browser.load_page(
             url,
-            workdir=work / "bodies",
+            workdir=work,
             timeout=options.timeout,
             viewport=options.viewport,
             progress=say,
@@ -132,19 +130,19 @@ def capture(
         page_id = uuid.uuid4().hex
         warc_path = work / "data.warc.gz"
         records = _write_warc(warc_path, load, text_doc, page_id, capture_id, options)
-        ts14 = load.started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ts14 = iso_utc(load.started)
         title = _title(load, text_doc)
         content: list[tuple[str, Path | bytes]] = [
-            ("archive/data.warc.gz", warc_path),
-            ("indexes/index.cdxj", package.build_cdxj(records)),
+            (layout.WARC, warc_path),
+            (layout.CDXJ, package.build_cdxj(records)),
             (
-                "pages/pages.jsonl",
+                layout.PAGES,
                 package.build_pages(page_id=page_id, url=load.final_url, ts=ts14, title=title),
             ),
         ]
         say("signing and timestamping")
         facts = _capture_facts(capture_id, load, options)
-        provenance, proof_warnings = proof.seal(
+        provenance, proof_warnings = seal(
             capture=facts,
             content=content,
             records=records,
@@ -163,7 +161,7 @@ def capture(
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    tokens = sum(1 for name, _ in provenance if name.endswith(".tsr"))
+    tokens = [data for name, data in provenance if layout.is_token(name)]
     warnings = [*load.warnings, *proof_warnings]
     if text_doc.get("article") is None and text_doc.get("reason"):
         warnings.append(f"no article text: {text_doc['reason']}")
@@ -172,16 +170,14 @@ def capture(
         id=capture_id,
         url=load.requested_url,
         final_url=load.final_url,
-        started=_iso(load.started),
-        ended=_iso(load.ended),
+        started=iso_utc(load.started, micro=True),
+        ended=iso_utc(load.ended, micro=True),
         status=load.main_status,
         title=title,
         package_sha256=sha,
         text_sha256=text_sha256(text_doc),
         signed_by=signer,
-        tsa_times=sorted(
-            t for name, data in provenance if name.endswith(".tsr") if (t := token_time(data))
-        ),
+        tsa_times=sorted(t for data in tokens if (t := token_time(data))),
     )
     archive.add(entry)
     return CaptureResult(
@@ -196,7 +192,7 @@ def capture(
         package_sha256=sha,
         records=len(records),
         signed_by=signer,
-        timestamps=tokens,
+        timestamps=len(tokens),
         article=text_doc.get("article") is not None,
         warnings=warnings,
     )
@@ -253,8 +249,8 @@ def _capture_facts(capture_id: str, load: PageLoad, options: CaptureOptions) -> 
         "requested_url": load.requested_url,
         "final_url": load.final_url,
         "status": load.main_status,
-        "started": _iso(load.started),
-        "ended": _iso(load.ended),
+        "started": iso_utc(load.started, micro=True),
+        "ended": iso_utc(load.ended, micro=True),
         "clock": "capturing machine's clock (not trusted time)",
         "software": SOFTWARE,
         "browser": load.browser_version,
@@ -334,7 +330,7 @@ def _pageinfo(load: PageLoad) -> dict[str, Any]:
             "mime": ex.mime_type,
             "size": ex.body_size,
             "type": ex.resource_type,
-            "started": _iso(ex.started),
+            "started": iso_utc(ex.started, micro=True),
             "duration_ms": ex.duration_ms,
             "redirect": ex.is_redirect,
         }
@@ -364,8 +360,8 @@ def _provenance(load: PageLoad, capture_id: str, main: RecordInfo | None) -> dic
         "server_ip": load.server_ip,
         "tls_chain_pem": list(load.tls_chain_pem),
         "main_response_record": main.record_id if main else None,
-        "started": _iso(load.started),
-        "ended": _iso(load.ended),
+        "started": iso_utc(load.started, micro=True),
+        "ended": iso_utc(load.ended, micro=True),
         "clock": "capturing machine's clock (not trusted time)",
         "timings_ms": dict(load.timings_ms),
         "browser": load.browser_version,
@@ -374,15 +370,3 @@ def _provenance(load: PageLoad, capture_id: str, main: RecordInfo | None) -> dic
         "software": SOFTWARE,
         "warnings": list(load.warnings),
     }
-
-
-def capture_many(
-    urls: Sequence[str],
-    *,
-    archive: Archive,
-    key: Ed25519PrivateKey,
-    options: CaptureOptions,
-    progress: Progress | None = None,
-) -> list[CaptureResult]:
-    """Capture several URLs one after another (convenience for library users)."""
-    return [capture(u, archive=archive, key=key, options=options, progress=progress) for u in urls]

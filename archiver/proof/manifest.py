@@ -17,13 +17,13 @@ from typing import Any
 
 import rfc8785
 
-from ..errors import KeyError_, SchemaError
+from ..errors import SchemaError, SigningKeyError
+from ..layout import MANIFEST
 from ..model import RecordInfo
 from ..schema import schema_id, validate
 from .signing import pem_fingerprint
 
 SCHEMA_NAME = "manifest.schema.json"
-MANIFEST_PATH = "provenance/manifest.json"
 CLOCK_LABEL = "capturing machine's clock (not trusted time)"
 CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
 
@@ -72,14 +72,14 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SchemaError(f"{MANIFEST_PATH} is not valid JSON: {err}") from None
-    _check(document, MANIFEST_PATH)
+        raise SchemaError(f"{MANIFEST} is not valid JSON: {err}") from None
+    _check(document, MANIFEST)
     try:
         canonical = rfc8785.dumps(document)
     except (rfc8785.CanonicalizationError, ValueError, TypeError) as err:
-        raise SchemaError(f"{MANIFEST_PATH} cannot be canonicalised: {err}") from None
+        raise SchemaError(f"{MANIFEST} cannot be canonicalised: {err}") from None
     if canonical != data:
-        raise SchemaError(f"{MANIFEST_PATH} is not RFC 8785 canonical JSON: it was re-written")
+        raise SchemaError(f"{MANIFEST} is not RFC 8785 canonical JSON: it was re-written")
     result: dict[str, Any] = document
     return result
 
@@ -87,7 +87,7 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
 def _fingerprint(public_key_pem: bytes) -> str:
     try:
         return pem_fingerprint(public_key_pem)
-    except KeyError_ as err:
+    except SigningKeyError as err:
         raise SchemaError(f"signer public key: {err}") from None
 
 

@@ -12,27 +12,29 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import KeyError_
+from ..errors import SigningKeyError
 
-KEY_FILENAME = "signing-key.pem"
 ALGORITHM = "Ed25519"
 
 
-def default_key_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where the signing key lives: ``ARCHIVER_KEY``, else the XDG config folder."""
-    env = os.environ if env is None else env
-    if env.get("ARCHIVER_KEY"):
-        return Path(env["ARCHIVER_KEY"]).expanduser()
-    config = env.get("XDG_CONFIG_HOME")
-    base = Path(config) if config else Path(env.get("HOME") or Path.home()) / ".config"
-    return base / "archiver" / KEY_FILENAME
+def load_or_create_key(
+    path: Path, *, passphrase: bytes | None, may_create: bool
+) -> tuple[Ed25519PrivateKey, bool]:
+    """The key at ``path``; returns (key, created).
+
+    The policy for a first capture: when the user named no key file (``may_create``)
+    and none exists at the default place, a new one is created there. A key file the
+    user named must exist: it is never created behind their back.
+    """
+    if may_create and not path.exists():
+        return generate_key(path, passphrase=passphrase, force=False), True
+    return load_key(path, passphrase=passphrase), False
 
 
 def generate_key(path: Path, *, passphrase: bytes | None, force: bool) -> Ed25519PrivateKey:
@@ -41,7 +43,7 @@ def generate_key(path: Path, *, passphrase: bytes | None, force: bool) -> Ed2551
     Refuses to replace an existing file unless ``force``.
     """
     if path.exists() and not force:
-        raise KeyError_(f"a signing key already exists at {path}: use --force to replace it")
+        raise SigningKeyError(f"a signing key already exists at {path}: use --force to replace it")
     key = Ed25519PrivateKey.generate()
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase)
@@ -55,7 +57,7 @@ def generate_key(path: Path, *, passphrase: bytes | None, force: bool) -> Ed2551
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _write_private(path, pem, replace=force)
     except OSError as err:
-        raise KeyError_(f"cannot write signing key {path}: {err.strerror or err}") from err
+        raise SigningKeyError(f"cannot write signing key {path}: {err.strerror or err}") from err
     return key
 
 
@@ -74,7 +76,7 @@ def _write_private(path: Path, data: bytes, *, replace: bool) -> None:
             os.unlink(tmp)
     except FileExistsError:
         os.unlink(tmp)
-        raise KeyError_(
+        raise SigningKeyError(
             f"a signing key already exists at {path}: use --force to replace it"
         ) from None
     except BaseException:
@@ -84,32 +86,34 @@ def _write_private(path: Path, data: bytes, *, replace: bool) -> None:
 
 
 def load_key(path: Path, *, passphrase: bytes | None) -> Ed25519PrivateKey:
-    """Read the Ed25519 private key at ``path``; KeyError_ says what is wrong."""
+    """Read the Ed25519 private key at ``path``; SigningKeyError says what is wrong."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise KeyError_(f"no signing key at {path}: run 'archiver key generate'") from None
+        raise SigningKeyError(f"no signing key at {path}: run 'archiver key generate'") from None
     except IsADirectoryError:
-        raise KeyError_(f"signing key path {path} is a directory, not a key file") from None
+        raise SigningKeyError(f"signing key path {path} is a directory, not a key file") from None
     except OSError as err:
-        raise KeyError_(f"cannot read signing key {path}: {err.strerror or err}") from err
+        raise SigningKeyError(f"cannot read signing key {path}: {err.strerror or err}") from err
     try:
         key = serialization.load_pem_private_key(data, password=passphrase or None)
     except TypeError as err:
         if passphrase:
-            raise KeyError_(f"signing key {path} is not encrypted: omit the passphrase") from err
-        raise KeyError_(
+            raise SigningKeyError(
+                f"signing key {path} is not encrypted: omit the passphrase"
+            ) from err
+        raise SigningKeyError(
             f"signing key {path} is encrypted: give its passphrase (ARCHIVER_KEY_PASSPHRASE)"
         ) from err
     except ValueError as err:
         if passphrase and b"ENCRYPTED PRIVATE KEY" in data:
-            raise KeyError_(f"wrong passphrase for signing key {path}") from err
-        raise KeyError_(f"{path} is not a PEM private key") from err
+            raise SigningKeyError(f"wrong passphrase for signing key {path}") from err
+        raise SigningKeyError(f"{path} is not a PEM private key") from err
     except UnsupportedAlgorithm as err:
-        raise KeyError_(f"{path} holds a key type this tool cannot use") from err
+        raise SigningKeyError(f"{path} holds a key type this tool cannot use") from err
     if not isinstance(key, Ed25519PrivateKey):
         kind = type(key).__name__.removeprefix("_").replace("PrivateKey", "")
-        raise KeyError_(f"signing key {path} is a {kind} key, not Ed25519")
+        raise SigningKeyError(f"signing key {path} is a {kind} key, not Ed25519")
     return key
 
 
@@ -146,18 +150,18 @@ def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
 
 
 def load_public_pem(pem: bytes) -> Ed25519PublicKey:
-    """Parse an SPKI PEM public key; KeyError_ unless it is Ed25519."""
+    """Parse an SPKI PEM public key; SigningKeyError unless it is Ed25519."""
     try:
         pub = serialization.load_pem_public_key(pem)
     except (ValueError, UnsupportedAlgorithm) as err:
-        raise KeyError_("public key is not a valid PEM public key") from err
+        raise SigningKeyError("public key is not a valid PEM public key") from err
     if not isinstance(pub, Ed25519PublicKey):
-        raise KeyError_("public key is not an Ed25519 key")
+        raise SigningKeyError("public key is not an Ed25519 key")
     return pub
 
 
 def pem_fingerprint(pem: bytes) -> str:
-    """sha256 hex of the SPKI DER of an Ed25519 PEM public key; KeyError_ if not one."""
+    """sha256 hex of the SPKI DER of an Ed25519 PEM public key; SigningKeyError if not one."""
     return fingerprint(load_public_pem(pem))
 
 
@@ -170,6 +174,6 @@ def verify_signature(public_key_pem: bytes, data: bytes, signature: bytes) -> bo
     try:
         pub = load_public_pem(public_key_pem)
         pub.verify(signature, data)
-    except (KeyError_, InvalidSignature):
+    except (SigningKeyError, InvalidSignature):
         return False
     return True

@@ -12,10 +12,10 @@ import json
 from collections.abc import Sequence
 from typing import IO
 
+from ..layout import CDXJ
 from .report import Check
 from .warcscan import ScannedRecord
 
-CDXJ = "indexes/index.cdxj"
 WARC_NAME = "data.warc.gz"
 MAX_LINE = 1 << 20
 

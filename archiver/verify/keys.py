@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import KeyError_, UsageError
+from ..errors import SigningKeyError, UsageError
 from ..proof.signing import pem_fingerprint
 
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -51,7 +51,7 @@ def parse_trusted_keys(data: bytes, *, source: str = "trusted keys file") -> set
     for match in _PEM.finditer(data):
         try:
             found.add(pem_fingerprint(match.group(0)))
-        except KeyError_ as err:
+        except SigningKeyError as err:
             raise UsageError(f"{source}: a PEM block is not an Ed25519 public key") from err
     rest = _PEM.sub(b"", data)
     try:
@@ -94,3 +94,14 @@ def trusted_fingerprints(trust_keys: Sequence[bytes], trusted_keys_file: Path | 
             ) from None
         found |= parse_trusted_keys(data, source=str(trusted_keys_file))
     return found
+
+
+def read_trust_keys(paths: Sequence[Path]) -> list[bytes]:
+    """Read ``--trust-key`` files; UsageError (exit 2) naming an unreadable one."""
+    blobs: list[bytes] = []
+    for path in paths:
+        try:
+            blobs.append(Path(path).read_bytes())
+        except OSError as err:
+            raise UsageError(f"cannot read trusted key {path}: {err.strerror or err}") from None
+    return blobs

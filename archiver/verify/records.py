@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..layout import WARC
 from .report import Check
 from .warcscan import ScannedRecord
-
-WARC = "archive/data.warc.gz"
 
 
 def check_records(

@@ -45,8 +45,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import SchemaError, TimestampError, UsageError
-from ..proof import signing, timestamps
+from ..layout import CDXJ, DATAPACKAGE, DATAPACKAGE_DIGEST, MANIFEST, SIGNATURE, SIGNER, WARC
+from ..package import BAD_ZIP
+from ..proof import roots, signing
 from ..proof.manifest import parse_manifest
+from ..times import iso_utc
 from .cdxj import check_cdxj
 from .keys import trusted_fingerprints
 from .records import check_records
@@ -54,16 +57,8 @@ from .report import Check, Status, VerifyReport, render_text
 from .tokens import check_tokens
 from .warcscan import CHUNK, ScannedRecord, WarcFormatError, scan_warc
 from .zipread import (
-    BAD_ZIP,
-    CDXJ,
     CONTENT_PREFIXES,
-    DATAPACKAGE,
-    DATAPACKAGE_DIGEST,
     ENCRYPTED,
-    MANIFEST,
-    SIGNATURE,
-    SIGNER,
-    WARC,
     MemberError,
     MemberHash,
     hash_members,
@@ -101,12 +96,12 @@ def verify_package(
     anchors = trusted_fingerprints(trust_keys, trusted_keys_file)
     for i, root in enumerate(tsa_roots, 1):
         try:
-            timestamps.load_certificates([root])
+            roots.load_certificates([root])
         except TimestampError:
             raise UsageError(f"TSA root #{i} is not a PEM or DER certificate") from None
     report = VerifyReport(
         package=str(path),
-        verified_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        verified_at=iso_utc(when),
         strict=strict,
         anchors_given=bool(anchors or tsa_roots),
     )
@@ -374,7 +369,7 @@ class _Verifier:
             return signature
         try:
             self.report.signer_fingerprint = signing.fingerprint(signing.load_public_pem(pem))
-        except Exception:  # KeyError_ from signing: not an Ed25519 PEM
+        except Exception:  # SigningKeyError from signing: not an Ed25519 PEM
             check.fail(SIGNER, "is not an Ed25519 public key")
         if not signing.verify_signature(pem, self.manifest_bytes, signature):
             check.fail(

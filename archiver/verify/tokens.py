@@ -2,7 +2,7 @@
 
 Per token (integrity): granted, imprint = sha256(manifest.json.sig), the TSA's CMS
 signature holds with the certificate the token carries, that certificate has a
-critical timeStamping EKU (``timestamps.check_token`` does the work). Trust: the TSA
+critical timeStamping EKU (``proof.tokens.check_token`` does the work). Trust: the TSA
 chain is valid at the token's own genTime against the given roots plus the
 certifi/system store; "trusted time" passes when at least one token chains, fails
 when you gave TSA roots and none matches, and is "not checked" otherwise. Each token
@@ -12,10 +12,13 @@ line gives the TSA time and its gap to the manifest's claimed capture end.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..proof import timestamps
+from ..layout import token_number
+from ..proof import roots as root_store
+from ..proof import tokens as token_check
+from ..times import iso_utc
 from .report import Check, TokenInfo, VerifyReport
 
 # A TSA time this far before the claimed capture start is a false claim, not clock drift.
@@ -40,12 +43,12 @@ def check_tokens(
             "no timestamp token: nothing proves when this was signed (the capture "
             "times in the manifest come from the capturing machine's clock)"
         )
-    roots = [*tsa_roots, *timestamps.system_roots()]
+    roots = [*tsa_roots, *root_store.system_roots()]
     claimed = _parse_time(claimed_end)
     started = _parse_time(claimed_start)
     chained = 0
     for name, tsr in tokens:
-        n = int(name.rsplit(".", 2)[-2])  # provenance/manifest.json.sig.<n>.tsr
+        n = token_number(name)
         check = Check(f"timestamp-{n}", f"7 timestamp token {name.rsplit('/', 1)[-1]}", "integrity")
         report.checks.append(check)
         token = TokenInfo(file=name)
@@ -111,11 +114,11 @@ def check_tokens(
 
 def _check_token(
     tsr: bytes, signature: bytes, roots: list[bytes], now: datetime
-) -> timestamps.TokenCheck:
+) -> token_check.TokenCheck:
     try:
-        return timestamps.check_token(tsr, signature, roots=roots, now=now)
+        return token_check.check_token(tsr, signature, roots=roots, now=now)
     except Exception:  # untrusted bytes through a Rust parser: any error means malformed
-        result = timestamps.TokenCheck()
+        result = token_check.TokenCheck()
         result.problems.append("the timestamp token is malformed")
         return result
 
@@ -130,7 +133,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    return iso_utc(when) if when else None
 
 
 def _duration(seconds: float) -> str:

@@ -11,36 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import struct
 import zipfile
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-CHUNK = 1 << 18  # 256 KiB: inflating and hashing stay in the L2 cache
-WARC = "archive/data.warc.gz"
-CDXJ = "indexes/index.cdxj"
-PAGES = "pages/pages.jsonl"
-MANIFEST = "provenance/manifest.json"
-SIGNATURE = "provenance/manifest.json.sig"
-SIGNER = "provenance/signer.pub.pem"
-DATAPACKAGE = "datapackage.json"
-DATAPACKAGE_DIGEST = "datapackage-digest.json"
-REQUIRED = (WARC, CDXJ, PAGES, MANIFEST, SIGNATURE, SIGNER, DATAPACKAGE, DATAPACKAGE_DIGEST)
-CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
-TOKEN = re.compile(r"provenance/manifest\.json\.sig\.(0|[1-9][0-9]{0,5})\.tsr")  # one name each
-BAD_ZIP = (  # what reading a damaged zip member can raise
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,  # zipfile: "File ... is encrypted, password required"
+from ..layout import (
+    CONTENT,
+    DATAPACKAGE,
+    DATAPACKAGE_DIGEST,
+    SIGNED,
+    WARC,
+    is_token,
+    token_number,
 )
+from ..package import BAD_ZIP
+
+CHUNK = 1 << 18  # 256 KiB: inflating and hashing stay in the L2 cache
+REQUIRED = (*CONTENT, *SIGNED, DATAPACKAGE, DATAPACKAGE_DIGEST)
+CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
 ENCRYPTED = "is encrypted, so it cannot be checked"
 
 
@@ -69,7 +60,7 @@ def layout_problems(infos: list[zipfile.ZipInfo]) -> list[tuple[str, str]]:
         name = info.filename
         if info.flag_bits & 0x1:
             problems.append((name, "is encrypted"))
-        if name not in REQUIRED and not TOKEN.fullmatch(name):
+        if name not in REQUIRED and not is_token(name):
             problems.append((name, "is not part of a capture package (file added to the zip?)"))
     for name in REQUIRED:
         if name not in counts:
@@ -82,8 +73,8 @@ def layout_problems(infos: list[zipfile.ZipInfo]) -> list[tuple[str, str]]:
 
 def token_names(names: list[str]) -> list[str]:
     """The timestamp token members, in token number order."""
-    found = [(int(m.group(1)), n) for n in names if (m := TOKEN.fullmatch(n))]
-    return [n for _, n in sorted(found)]
+    found = [(n, name) for name in names if (n := token_number(name)) is not None]
+    return [name for _, name in sorted(found)]
 
 
 def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:

@@ -1,37 +1,29 @@
-"""RFC 3161 trusted timestamps: ask a TSA for a token (network edge), check one (pure).
+"""Check an RFC 3161 timestamp token (pure: bytes in, a ``TokenCheck`` out, no network).
 
-``request_token`` is the only function here that touches the network. ``check_token``
-is pure: TimeStampResp DER and the timestamped bytes in, a ``TokenCheck`` out. It
-tells integrity (the token is granted, its imprint is the SHA-256 of the data, its
-CMS signature is made by the certificate it embeds) apart from trust (that
-certificate carries a critical timeStamping extendedKeyUsage and chains to one of
-the given roots, valid at the token's own genTime: a TSA certificate that expired
-since still verifies).
+``check_token`` tells integrity (the token is granted, its imprint is the SHA-256 of
+the data, its CMS signature is made by the certificate it embeds) apart from trust
+(that certificate carries a critical timeStamping extendedKeyUsage and chains to one
+of the given roots, valid at the token's own genTime: a TSA certificate that expired
+since still verifies). The network client that asks a TSA lives in ``tsa_client``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import urllib.error
-import urllib.request
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import certifi
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from rfc3161_client import HashAlgorithm, TimestampRequestBuilder, decode_timestamp_response
+from rfc3161_client import decode_timestamp_response
 from rfc3161_client._rust import verify as _rust_verify
 
-from ..errors import TimestampError
+from ..times import iso_utc
 from . import cms
+from .roots import load_certificates
 
-CONTENT_TYPE_QUERY = "application/timestamp-query"
-MAX_RESPONSE = 1 << 20  # a TimeStampResp is a few KB; refuse to read more than 1 MiB
 _DIGESTS = {
     "2.16.840.1.101.3.4.2.1": "sha256",
     "2.16.840.1.101.3.4.2.2": "sha384",
@@ -90,108 +82,6 @@ class TokenCheck:
     def trusted(self) -> bool:
         """Integrity holds and the TSA chain reaches a given root at genTime."""
         return self.integrity_ok and self.timestamping_eku and self.chain_valid is True
-
-
-# -- network edge -----------------------------------------------------------------
-
-
-def build_query(data: bytes) -> tuple[bytes, int]:
-    """A DER TimeStampReq over SHA-256(data), with a nonce and certReq; returns (der, nonce)."""
-    req = TimestampRequestBuilder(
-        data=data, hash_algorithm=HashAlgorithm.SHA256, nonce=True, cert_req=True
-    ).build()
-    nonce = req.nonce
-    if nonce is None:
-        raise TimestampError("could not build a timestamp request with a nonce")
-    return bytes(req.as_bytes()), nonce
-
-
-def post_query(tsa_url: str, query: bytes, *, timeout: float) -> bytes:
-    """POST a TimeStampReq to ``tsa_url``; return the raw answer. Raises TimestampError."""
-    if not tsa_url.startswith(("http://", "https://")):
-        raise TimestampError(f"TSA {tsa_url}: not an http(s) URL")
-    request = urllib.request.Request(
-        tsa_url,
-        data=query,
-        method="POST",
-        headers={"Content-Type": CONTENT_TYPE_QUERY, "Accept": "application/timestamp-reply"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            body: bytes = answer.read(MAX_RESPONSE + 1)
-    except urllib.error.HTTPError as err:
-        raise TimestampError(f"TSA {tsa_url} answered HTTP {err.code} {err.reason}") from None
-    except urllib.error.URLError as err:
-        raise TimestampError(f"TSA {tsa_url} is unreachable: {err.reason}") from None
-    except TimeoutError:
-        raise TimestampError(f"TSA {tsa_url} did not answer within {timeout:g} s") from None
-    except OSError as err:
-        raise TimestampError(f"TSA {tsa_url} is unreachable: {err}") from None
-    if len(body) > MAX_RESPONSE:
-        raise TimestampError(f"TSA {tsa_url} sent more than 1 MiB: not a timestamp response")
-    return body
-
-
-def request_token(tsa_url: str, data: bytes, *, timeout: float) -> bytes:
-    """Ask ``tsa_url`` to timestamp SHA-256(data); return the TimeStampResp DER.
-
-    The answer is checked with ``check_token`` (no roots) before it is returned:
-    TimestampError names the TSA and why when it is rejected, for other data,
-    for another nonce, not a timestamp response, or signed by an unsuitable cert.
-    """
-    query, nonce = build_query(data)
-    tsr = post_query(tsa_url, query, timeout=timeout)
-    result = check_token(tsr, data, roots=(), nonce=nonce)
-    if result.problems:
-        raise TimestampError(f"TSA {tsa_url}: {result.problems[0]}")
-    return tsr
-
-
-# -- roots ------------------------------------------------------------------------
-
-
-def load_certificates(blobs: Sequence[bytes]) -> list[x509.Certificate]:
-    """Parse PEM bundles or DER certificates. Raises TimestampError on junk."""
-    certs: list[x509.Certificate] = []
-    for blob in blobs:
-        try:
-            if b"-----BEGIN" in blob:
-                with warnings.catch_warnings():  # old roots with odd serials still parse
-                    warnings.simplefilter("ignore")
-                    certs.extend(x509.load_pem_x509_certificates(blob))
-            else:
-                certs.append(x509.load_der_x509_certificate(blob))
-        except ValueError as err:
-            raise TimestampError(f"not a certificate (PEM or DER): {err}") from None
-    return certs
-
-
-def read_roots(paths: Sequence[Path]) -> list[bytes]:
-    """Read PEM root files (``--tsa-root``). Raises TimestampError naming the file."""
-    roots: list[bytes] = []
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise TimestampError(f"cannot read TSA root {path}: {err.strerror or err}") from None
-        try:
-            load_certificates([data])
-        except TimestampError:
-            raise TimestampError(f"{path} holds no PEM or DER certificate") from None
-        roots.append(data)
-    return roots
-
-
-def system_roots() -> list[bytes]:
-    """The certifi root store as one PEM bundle (plus the Debian store when present)."""
-    bundles = [Path(certifi.where())]
-    debian = Path("/etc/ssl/certs/ca-certificates.crt")
-    if debian.is_file():
-        bundles.append(debian)
-    return [p.read_bytes() for p in bundles]
-
-
-# -- pure check -------------------------------------------------------------------
 
 
 def check_token(
@@ -329,7 +219,7 @@ def _why(err: Exception) -> str:
 
 
 def _iso(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "an unknown time"
+    return iso_utc(when) if when else "an unknown time"
 
 
 def _failure_bits(tsr: bytes) -> list[int]:
@@ -344,3 +234,12 @@ def _failure_bits(tsr: bytes) -> list[int]:
     except (cms.CmsError, IndexError):
         return []
     return []
+
+
+def token_time(tsr: bytes) -> str | None:
+    """genTime of an RFC 3161 response, ISO 8601 UTC; None when it does not parse."""
+    try:
+        gen_time: datetime = decode_timestamp_response(tsr).tst_info.gen_time
+    except Exception:  # any undecodable token: verify reports it, the index skips it
+        return None
+    return iso_utc(gen_time)

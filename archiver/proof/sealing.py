@@ -9,7 +9,6 @@ A TSA that fails is a warning naming it, never a lost capture.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,39 +16,24 @@ from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .. import package
+from .. import layout, package
 from ..errors import PackageError, TimestampError
 from ..model import RecordInfo
-from . import signing, timestamps
-from .manifest import MANIFEST_PATH, build_manifest, parse_manifest
+from . import signing
+from .manifest import build_manifest, parse_manifest
 
-SIGNATURE_PATH = MANIFEST_PATH + ".sig"
-PUBLIC_KEY_PATH = "provenance/signer.pub.pem"
-TOKEN_PATTERN = re.compile(r"^provenance/manifest\.json\.sig\.(\d+)\.tsr$")
-CHUNK = 1 << 20
 MANIFEST_LIMIT = 256 << 20  # a manifest lists records; refuse absurd sizes
-
-
-def token_path(n: int) -> str:
-    """Zip path of the ``n``-th timestamp token."""
-    return f"{SIGNATURE_PATH}.{n}.tsr"
 
 
 def hash_content(content: Sequence[tuple[str, Path | bytes]]) -> list[tuple[str, str, int]]:
     """(path, sha256 hex, size) of each content file; files are streamed, not loaded."""
     out: list[tuple[str, str, int]] = []
     for name, source in content:
-        digest = hashlib.sha256()
-        size = 0
         if isinstance(source, bytes):
-            digest.update(source)
-            size = len(source)
+            out.append((name, hashlib.sha256(source).hexdigest(), len(source)))
         else:
-            with source.open("rb") as fh:
-                while chunk := fh.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-        out.append((name, digest.hexdigest(), size))
+            label, size = package.sha256_file(source)
+            out.append((name, label.removeprefix("sha256:"), size))
     return out
 
 
@@ -74,22 +58,22 @@ def seal(
     )
     signature = signing.sign(key, manifest)
     entries: list[tuple[str, bytes]] = [
-        (MANIFEST_PATH, manifest),
-        (SIGNATURE_PATH, signature),
-        (PUBLIC_KEY_PATH, pem),
+        (layout.MANIFEST, manifest),
+        (layout.SIGNATURE, signature),
+        (layout.SIGNER, pem),
     ]
     tokens, warnings = _collect_tokens(signature, tsa_urls, timeout)
-    entries.extend((token_path(n), tsr) for n, tsr in enumerate(tokens))
+    entries.extend((layout.token_path(n), tsr) for n, tsr in enumerate(tokens))
     if not tokens:
         warnings.append(_no_time_warning(str(capture.get("id", "ID")), bool(tsa_urls)))
     return entries, warnings
 
 
 class Timestamped(NamedTuple):
-    """What ``add_timestamps`` did; unpacks as ``added, warnings, package_sha256``."""
+    """What ``add_timestamps`` did; unpacks as ``added, failures, package_sha256``."""
 
-    added: list[str]  # zip paths of the new tokens
-    warnings: list[str]
+    added: list[str]  # zip paths of the new tokens; empty: the package is unchanged
+    failures: list[str]  # one line per TSA that gave no token, naming it and why
     package_sha256: str | None  # new sha256 when the package was rewritten, else None
 
 
@@ -106,35 +90,36 @@ def add_timestamps(package_path: Path, tsa_urls: Sequence[str], *, timeout: floa
         raise TimestampError("no TSA to ask: give --tsa URL or configure default TSAs")
     with package.WaczReader(package_path) as reader:
         names = reader.names()
-        for needed in (MANIFEST_PATH, SIGNATURE_PATH, PUBLIC_KEY_PATH):
+        for needed in layout.SIGNED:
             if needed not in names:
                 raise PackageError(f"{package_path} has no {needed}: it was never signed")
-        manifest = reader.read(MANIFEST_PATH, limit=MANIFEST_LIMIT)
-        signature = reader.read(SIGNATURE_PATH, limit=4096)
-        pem = reader.read(PUBLIC_KEY_PATH, limit=4096)
+        manifest = reader.read(layout.MANIFEST, limit=MANIFEST_LIMIT)
+        signature = reader.read(layout.SIGNATURE, limit=4096)
+        pem = reader.read(layout.SIGNER, limit=4096)
     if not signing.verify_signature(pem, manifest, signature):
         raise PackageError(
-            f"{package_path}: {SIGNATURE_PATH} does not verify: refusing to timestamp it"
+            f"{package_path}: {layout.SIGNATURE} does not verify: refusing to timestamp it"
         )
-    capture_id = str(parse_manifest(manifest)["capture"]["id"])
-    existing = [int(m.group(1)) for n in names if (m := TOKEN_PATTERN.match(n))]
+    parse_manifest(manifest)  # a signed but malformed manifest is refused here too
+    existing = [n for name in names if (n := layout.token_number(name)) is not None]
     start = max(existing) + 1 if existing else 0
-    tokens, warnings = _collect_tokens(signature, tsa_urls, timeout)
+    tokens, failures = _collect_tokens(signature, tsa_urls, timeout)
     if not tokens:
-        return Timestamped([], [*warnings, _no_time_warning(capture_id, True)], None)
-    add = [(token_path(start + i), tsr) for i, tsr in enumerate(tokens)]
+        return Timestamped([], failures, None)
+    add = [(layout.token_path(start + i), tsr) for i, tsr in enumerate(tokens)]
     sha = package.rewrite_wacz(package_path, add)
-    return Timestamped([name for name, _ in add], warnings, sha)
+    return Timestamped([name for name, _ in add], failures, sha)
 
 
 def _collect_tokens(
     signature: bytes, tsa_urls: Sequence[str], timeout: float
 ) -> tuple[list[bytes], list[str]]:
     """Ask every TSA at once (each bounded by ``timeout``); tokens keep the TSAs' order."""
+    from . import tsa_client  # the network edge: loaded only when a token is asked for
 
     def ask(url: str) -> bytes | str:
         try:
-            return timestamps.request_token(url, signature, timeout=timeout)
+            return tsa_client.request_token(url, signature, timeout=timeout)
         except TimestampError as err:
             return f"no timestamp: {err}"  # err names the TSA
 
