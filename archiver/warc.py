@@ -171,30 +171,17 @@ class WarcRecorder:
         resp_extra = [("WARC-Concurrent-To", req_id)]
         if ex.remote_ip:
             resp_extra.append(("WARC-IP-Address", ex.remote_ip))
-        if ex.body_path is not None:
-            with open(ex.body_path, "rb") as body:
-                size = body.seek(0, 2)
-                body.seek(0)
-                resp = self._write(
-                    "response",
-                    ex.url,
-                    resp_id,
-                    ex.started,
-                    RESPONSE_CT,
-                    body,
-                    response_headers(ex, size),
-                    extra=resp_extra,
-                    status=ex.status,
-                )
-        else:
+        with open(ex.body_path, "rb") if ex.body_path is not None else BytesIO(b"") as body:
+            size = body.seek(0, 2)
+            body.seek(0)
             resp = self._write(
                 "response",
                 ex.url,
                 resp_id,
                 ex.started,
                 RESPONSE_CT,
-                BytesIO(b""),
-                response_headers(ex, 0),
+                body,
+                response_headers(ex, size),
                 extra=resp_extra,
                 status=ex.status,
             )

@@ -3,8 +3,8 @@
 * ``archiver.__all__`` names the library's entry points, and each one loads.
 * ``archiver.verify`` and ``archiver.diff`` are pure: importing them (and running
   their imports) loads neither Playwright, sqlite3 nor any network client.
-* Only ``archiver.capture`` imports Playwright; only ``archiver.archive`` sqlite3;
-  only ``archiver.proof.tsa_client`` urllib's network client.
+* Only ``archiver.capture`` imports Playwright (its browser and readiness modules);
+  only ``archiver.archive`` sqlite3; only ``archiver.proof.tsa_client`` an HTTP client.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_pure_stages_import_no_edge_module_in_their_source() -> None:
 
 def test_only_capture_imports_playwright() -> None:
     owners = modules_importing("playwright")
-    assert owners == {"archiver/capture/browser.py"}, owners
+    assert owners == {"archiver/capture/browser.py", "archiver/capture/readiness.py"}, owners
 
 
 def test_only_the_archive_index_imports_sqlite() -> None:

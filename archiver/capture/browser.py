@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import re
 import shutil
 import ssl
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,21 +37,22 @@ from playwright.async_api import (
     async_playwright,
 )
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from ..errors import BrowserError, CaptureError
 from ..model import Exchange, FailedRequest, PageLoad
 from .chromium import (
     BROWSER_ARGS,
     BROWSER_NAMES,
+    DEFAULT_VIEWPORT,
     NO_BROWSER,
     browser_version,
     find_browser,
     launch_args,
 )
-from .exchanges import find_main, is_http, status_text, strip_fragment
+from .exchanges import find_main, is_http, status_text
 from .netlog import STEP_GRACE_S, CdpError, Recorder
-from .pagescripts import CONSENT_SCRIPT, PAGE_HEIGHT_SCRIPT, SCROLL_SCRIPT, SCROLL_TOP_SCRIPT
+from .pagescripts import CONSENT_SCRIPT, PAGE_HEIGHT_SCRIPT, SCROLL_SCRIPT
+from .readiness import Clock, Ready, Steps, ready
 
 __all__ = [
     "BROWSER_ARGS",
@@ -65,8 +64,6 @@ __all__ = [
     "load_page",
 ]
 T = TypeVar("T")
-QUIET_AFTER_SCROLL_S = 0.15  # shorter second window: the page has settled once already;
-# each scroll step already waited two frames, so lazy loads have been requested by now
 MAX_SCREENSHOT_PX = 16384  # Chromium's largest texture: a taller full-page shot fails or hangs
 _FULL_PAGE_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
 _PW_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket"}
@@ -182,41 +179,8 @@ class _Workers:
 # --- one page load ---------------------------------------------------------------------------
 
 
-def _net_error(message: str) -> str | None:
-    match = re.search(r"net::(ERR_[A-Z0-9_]+)", message)
-    return match.group(1) if match else None
-
-
-def _capture_error(url: str, message: str) -> CaptureError:
-    code = _net_error(message)
-    host = urlsplit(url).hostname or url
-    if code == "ERR_NAME_NOT_RESOLVED":
-        return CaptureError(f"host {host} does not resolve (net::{code})")
-    if code == "ERR_CONNECTION_REFUSED":
-        return CaptureError(f"cannot reach {url}: connection refused (net::{code})")
-    if code == "ERR_TOO_MANY_REDIRECTS":
-        return CaptureError(f"redirect loop at {url} ({code})")
-    if code is not None:
-        reason = code.removeprefix("ERR_").replace("_", " ").lower()
-        return CaptureError(f"cannot load {url}: {reason} (net::{code})")
-    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    return CaptureError(f"cannot load {url}: {first}")
-
-
 def _pem_chain(der_b64: list[str]) -> list[str]:
     return [ssl.DER_cert_to_PEM_cert(base64.b64decode(item)) for item in der_b64]
-
-
-@dataclass
-class _Clock:
-    started: float = field(default_factory=time.monotonic)
-    mark: float = field(default_factory=time.monotonic)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.timings[name] = round((now - self.mark) * 1000.0, 1)
-        self.mark = now
 
 
 def load_page(
@@ -224,7 +188,7 @@ def load_page(
     *,
     workdir: Path,
     timeout: float,
-    viewport: tuple[int, int] = (1280, 800),
+    viewport: tuple[int, int] = DEFAULT_VIEWPORT,
     progress: Callable[[str], None] | None = None,
     ignore_https_errors: bool = False,
 ) -> PageLoad:
@@ -275,7 +239,7 @@ async def _load(
     ignore_https_errors: bool,
 ) -> PageLoad:
     started = datetime.now(UTC)
-    clock = _Clock()
+    clock = Clock()
     bodies = workdir / "bodies"
     bodies.mkdir(parents=True, exist_ok=True)
     progress("launching browser")
@@ -308,7 +272,7 @@ async def _load(
                 downloads.append(download)
 
             page.on("download", on_download)
-            result = await _ready(page, recorder, url, timeout, clock, progress, downloads)
+            result = await ready(page, recorder, url, timeout, clock, progress, downloads)
             return await _finish(
                 page=page,
                 session=session,
@@ -322,7 +286,7 @@ async def _load(
                 viewport=viewport,
                 version=await version_task,
                 downloads=downloads,
-                ready=result,
+                loaded=result,
                 bodies=bodies,
                 timeout=timeout,
             )
@@ -334,125 +298,6 @@ async def _load(
             await browser.close()
 
 
-class _Steps:
-    """Runs page steps each bounded in time; failures become warnings, not errors.
-
-    Once one step times out the page is taken as stuck (e.g. a script in an endless
-    loop): later steps get only a short bound so the capture still ends promptly.
-    """
-
-    STUCK_BOUND_S = 1.0
-
-    def __init__(self, warnings: list[str]) -> None:
-        self.warnings = warnings
-        self.stuck = False
-
-    async def run(
-        self, work: Coroutine[Any, Any, T], seconds: float, what: str, *, quiet: bool = False
-    ) -> T | None:
-        bound = min(seconds, self.STUCK_BOUND_S) if self.stuck else seconds
-        try:
-            return await asyncio.wait_for(work, bound)
-        except TimeoutError:
-            self.stuck = True
-            if not quiet:
-                self.warnings.append(f"{what} did not finish within {bound:.0f} s")
-        except PlaywrightError as err:
-            if not quiet:
-                self.warnings.append(f"{what} failed: {str(err).strip().splitlines()[0]}")
-        return None
-
-
-def _empty_answer(recorder: Recorder, url: str) -> int | None:
-    """204 or 205 when that was the answer to the navigation to ``url``, else None."""
-    for req in recorder.requests.values():
-        if req.resource_type != "Document" or not req.hops:
-            continue
-        hop = req.hops[-1]
-        status = int((hop.response or {}).get("status", 0))
-        if status in (204, 205) and strip_fragment(req.hops[0].url) == strip_fragment(url):
-            return status
-    return None
-
-
-@dataclass
-class _Ready:
-    steps: _Steps  # carries the warnings so far, and whether the page is stuck
-    downloaded: bool
-
-
-async def _ready(
-    page: Page,
-    recorder: Recorder,
-    url: str,
-    timeout: float,
-    clock: _Clock,
-    progress: Callable[[str], None],
-    downloads: list[Download],
-) -> _Ready:
-    """Navigate and wait for readiness: load, idle, scroll pass, idle, back to top."""
-    deadline = time.monotonic() + timeout
-    warnings: list[str] = []
-    steps = _Steps(warnings)
-    progress("loading")
-    try:
-        await page.goto(url, wait_until="commit", timeout=timeout * 1000.0)
-    except PlaywrightTimeoutError as err:
-        raise CaptureError(f"{url} did not answer within {timeout:g} s") from err
-    except PlaywrightError as err:
-        if "Download is starting" in str(err) or downloads:
-            clock.lap("navigate")
-            return _Ready(steps, downloaded=True)
-        empty = _empty_answer(recorder, url) if _net_error(str(err)) == "ERR_ABORTED" else None
-        if empty is None:
-            raise _capture_error(url, str(err)) from err
-        # 204/205: the browser keeps the blank page, but the answer itself is the capture
-        warnings.append(f"HTTP {empty}: the server sent no content to show")
-        clock.lap("navigate")
-        return _Ready(steps, downloaded=False)
-    clock.lap("navigate")
-    remaining = max(0.0, deadline - time.monotonic())
-    try:
-        await page.wait_for_load_state("load", timeout=max(remaining, 0.001) * 1000.0)
-    except PlaywrightTimeoutError:
-        warnings.append(f"load event did not fire within {timeout:g} s")
-    clock.lap("load")
-    loaded_url = page.url
-    progress("waiting for network idle")
-    idle = await recorder.wait_idle(deadline)
-    clock.lap("idle")
-    progress("scrolling")
-    left = max(0.0, deadline - time.monotonic())
-    scroll = page.evaluate(SCROLL_SCRIPT, [200, time.time() * 1000.0 + left * 1000.0])
-    scrolled = await steps.run(scroll, left + STEP_GRACE_S, "scroll pass", quiet=True)
-    if scrolled is None and not steps.stuck and page.url == loaded_url:
-        # the script failed: most often a navigation destroyed its context; see it land
-        with contextlib.suppress(PlaywrightError):
-            await page.wait_for_event(
-                "framenavigated", predicate=lambda f: f == page.main_frame, timeout=1000.0
-            )
-    if page.url != loaded_url:
-        # location.href, meta refresh, a script reacting to the scroll: the page left
-        warnings.append(f"the page went on to {page.url} by itself: that page is captured")
-        try:
-            left = max(deadline - time.monotonic(), 0.001)
-            await page.wait_for_load_state("load", timeout=left * 1000.0)
-        except PlaywrightTimeoutError:
-            warnings.append(f"load event of {page.url} did not fire within {timeout:g} s")
-    elif scrolled is None:
-        warnings.append("scroll pass did not finish: lazy content may be missing")
-    clock.lap("scroll")
-    progress("waiting for network idle")
-    recorder.touch()  # lazy loads the last scroll step started may not have reported yet
-    idle = await recorder.wait_idle(deadline, quiet=QUIET_AFTER_SCROLL_S) and idle
-    if not idle and recorder.inflight:
-        warnings.append(f"network never went idle within {timeout:g} s")
-    clock.lap("idle_after_scroll")
-    await steps.run(page.evaluate(SCROLL_TOP_SCRIPT), STEP_GRACE_S, "scroll back to top")
-    clock.lap("scroll_top")
-    return _Ready(steps, downloaded=bool(downloads))
-
-
 async def _finish(
     *,
     page: Page,
@@ -462,20 +307,20 @@ async def _finish(
     main_frame: str,
     url: str,
     started: datetime,
-    clock: _Clock,
+    clock: Clock,
     progress: Callable[[str], None],
     viewport: tuple[int, int],
     version: str,
     downloads: list[Download],
-    ready: _Ready,
+    loaded: Ready,
     bodies: Path,
     timeout: float,
 ) -> PageLoad:
     """Screenshot, DOM, bodies, main document facts: assemble the PageLoad."""
-    warnings, steps = ready.steps.warnings, ready.steps
+    warnings, steps = loaded.steps.warnings, loaded.steps
     limit = max(timeout, 10.0)  # each step's own bound: a stuck page must not hang us
     screenshot, dom, title, consent = b"", "", "", False
-    if not ready.downloaded:
+    if not loaded.downloaded:
         progress("screenshot")
         # Full-page screenshots hang on non-HTML documents (an SVG file): shoot the viewport.
         kind = await steps.run(page.evaluate("document.contentType"), STEP_GRACE_S, "", quiet=True)
@@ -501,7 +346,7 @@ async def _finish(
         )
         clock.lap("dom")
     progress("saving bodies")
-    await _Steps(warnings).run(recorder.settle(), limit, "reading response bodies")
+    await Steps(warnings).run(recorder.settle(), limit, "reading response bodies")
     exchanges, failed, main_id = recorder.exchanges(main_frame)
     await workers.add_unseen(exchanges, failed)
     for download in downloads:
@@ -518,7 +363,7 @@ async def _finish(
         warnings.insert(0, f"HTTP {main.status}")
     if consent:
         warnings.append("consent wall suspected")
-    if ready.downloaded:
+    if loaded.downloaded:
         warnings.append(f"the browser downloaded {main.mime_type or 'the file'}: no screenshot")
     warnings.extend(recorder.warnings)
     tls: list[str] = []

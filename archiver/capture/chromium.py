@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import config
 from ..errors import BrowserError
 
+DEFAULT_VIEWPORT = (1280, 800)  # CSS pixels of the page's window, unless the user chooses
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 NO_BROWSER = (
     "no Chromium or Chrome found: install it with 'apt-get install chromium', "

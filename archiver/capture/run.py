@@ -33,11 +33,11 @@ from ..times import iso_utc, now_utc
 from ..urls import validate_url
 from ..warc import WarcRecorder
 from . import browser
+from .chromium import DEFAULT_VIEWPORT
 
 Progress = Callable[[str], None]
 
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_VIEWPORT = (1280, 800)
 
 
 @dataclass(frozen=True)

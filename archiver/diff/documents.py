@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import __version__
+from .. import SOFTWARE
 from .align import MAX_EXACT
 from .body import MOVE_MIN_WORDS, MOVE_THRESHOLD, diff_body
 from .joins import JOIN_THRESHOLD, MAX_RUN
@@ -50,7 +50,7 @@ def settings(ignore: Sequence[str]) -> dict[str, Any]:
     """The diff settings recorded in every report, enough to reproduce it."""
     return {
         "algorithm": ALGORITHM,
-        "software": f"archiver {__version__}",
+        "software": SOFTWARE,
         "ignore": list(ignore),
         "ignore_applies_to": "each paragraph and metadata field, after markup removal",
         "normalisation": list(NORMALISATION),

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 _RED = "\x1b[31;9m"
 _GREEN = "\x1b[32;4m"
 _BOLD = "\x1b[1m"
-_DIM = "\x1b[2m"
 _YELLOW = "\x1b[33m"
 _RESET = "\x1b[0m"
 

@@ -15,17 +15,6 @@ from ..errors import UsageError
 from .model import METADATA_FIELDS, Side
 from .text import clean, collapse, paragraphs, sentences
 
-EVIDENCE_KEYS = (
-    "id",
-    "url",
-    "captured_at",
-    "package_sha256",
-    "manifest_sha256",
-    "signature",
-    "key_fingerprint",
-    "tsa_time",
-)
-
 
 def compile_ignore(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     """Compile ``--ignore`` patterns; a bad one is a UsageError naming it."""
