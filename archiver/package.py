@@ -311,9 +311,6 @@ class WaczReader:
         """Uncompressed size the zip declares for ``name``."""
         return self._info(name).file_size
 
-    def is_stored(self, name: str) -> bool:
-        return self._info(name).compress_type == zipfile.ZIP_STORED
-
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = self._infos.get(name)
         if info is None:

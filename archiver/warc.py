@@ -11,7 +11,7 @@ import hashlib
 import http
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import IO, Any, BinaryIO
@@ -346,38 +346,11 @@ def _spool(record: ArcWarcRecord) -> Any:
     return spool
 
 
-def _spooled(stream: BinaryIO) -> Iterator[tuple[RecordInfo, ArcWarcRecord]]:
-    it = ArchiveIterator(stream, ensure_http_headers=False)
-    for record in it:
-        spool = _spool(record)
-        try:
-            it.read_to_end(record)
-            record.raw_stream = spool
-            yield _info_from(record, it.get_record_offset(), it.get_record_length()), record
-        finally:
-            spool.close()
-
-
 def _unreadable(exc: BaseException) -> bool:
     """True for errors that mean bad WARC bytes (warcio raises its own classes)."""
     return isinstance(exc, OSError | EOFError | ValueError) or type(exc).__module__.startswith(
         "warcio"
     )
-
-
-def iter_records(stream: BinaryIO) -> Iterator[tuple[RecordInfo, ArcWarcRecord]]:
-    """Yield every record with its offset and gzip-member length, in file order.
-
-    The record's ``raw_stream`` is a spooled copy of its block after any HTTP headers
-    (memory up to 1 MiB, then a temporary file), valid until the next iteration.
-    Raises PackageError with one line when the WARC is not readable.
-    """
-    try:
-        yield from _spooled(stream)
-    except Exception as exc:
-        if _unreadable(exc):
-            raise PackageError(f"WARC data is not readable: {exc}") from exc
-        raise
 
 
 def read_record_at(stream: BinaryIO, offset: int) -> tuple[RecordInfo, ArcWarcRecord]:

@@ -16,7 +16,7 @@ from replay import WHEN, exchange, png_bytes
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import PackageError
-from archiver.warc import WarcRecorder, iter_records, read_record_at
+from archiver.warc import WarcRecorder, read_record_at
 
 BIN = Path(sys.executable).parent
 
@@ -168,8 +168,11 @@ def test_reading_gives_back_what_was_written(tmp_path: Path) -> None:
     ]
     path, rec = write(tmp_path, exs)
     with path.open("rb") as fh:
-        read = list(iter_records(fh))
+        read = [read_record_at(fh, written.offset) for written in rec.records]
         assert [info for info, _ in read] == rec.records
+        assert [r.rec_headers.get_header("WARC-Record-ID") for _, r in read] == [
+            w.record_id for w in rec.records
+        ]
         image = rec.records[3]
         info, record = read_record_at(fh, image.offset)
         assert info == image and info.mime == "image/png" and info.status == 200
@@ -201,8 +204,8 @@ def test_truncated_warc_is_a_package_error(tmp_path: Path) -> None:
     ex = exchange(tmp_path, "http://127.0.0.1/", b"<html>" + bytes(range(256)) * 200, is_main=True)
     path, rec = write(tmp_path, [ex])
     cut = path.read_bytes()[: rec.records[1].offset + rec.records[1].length // 2]
-    with pytest.raises(PackageError, match="WARC data is not readable"):
-        list(iter_records(io.BytesIO(cut)))
+    with pytest.raises(PackageError, match="WARC data is not readable.*truncated"):
+        read_record_at(io.BytesIO(cut), rec.records[1].offset)
 
 
 def test_naive_dates_are_taken_as_utc(tmp_path: Path) -> None:
