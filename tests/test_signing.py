@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from archiver.errors import SigningKeyError
 from archiver.config import key_chosen, key_path
+from archiver.errors import SigningKeyError
 from archiver.proof.signing import (
     fingerprint,
     generate_key,

@@ -204,7 +204,7 @@ def test_truncated_warc_is_a_package_error(tmp_path: Path) -> None:
     ex = exchange(tmp_path, "http://127.0.0.1/", b"<html>" + bytes(range(256)) * 200, is_main=True)
     path, rec = write(tmp_path, [ex])
     cut = path.read_bytes()[: rec.records[1].offset + rec.records[1].length // 2]
-    with pytest.raises(PackageError, match="WARC data is not readable.*truncated"):
+    with pytest.raises(PackageError, match=r"WARC data is not readable.*truncated"):
         read_record_at(io.BytesIO(cut), rec.records[1].offset)
 
 
