@@ -11,19 +11,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# `fixtures` is a folder of the repository, not an installed package: make it importable
-# however pytest is started (the lead may instead set pytest's `pythonpath = ["."]`).
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from fixtures.server import FixtureServer  # noqa: E402
+from fixtures.server import FixtureServer
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from replay import WHEN, make_package
 
 from archiver.archive.index import Archive, IndexEntry, new_capture_id
 from archiver.errors import ArchiveError, UsageError
+from fixtures.tsa import LocalTSA
 
 
 def entry(capture_id: str, url: str = "http://127.0.0.1/a", started: str = "") -> IndexEntry:
@@ -211,8 +212,6 @@ def test_damaged_index_says_how_to_recover(tmp_path: Path) -> None:
 
 
 def test_adding_a_token_updates_sha256_and_tsa_time(tmp_path: Path) -> None:
-    from tsa import LocalTSA
-
     from archiver.package import rewrite_wacz
     from archiver.proof.tsa_client import request_token
 

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from tamper import (  # tests/ is on sys.path under pytest
+from tamper import (
     CDXJ,
     MANIFEST,
     PAGES,
@@ -57,11 +57,7 @@ from tamper import (  # tests/ is on sys.path under pytest
 from archiver.proof import signing
 from archiver.schema import validate
 from fixtures.server import FixtureServer
-
-try:  # pytest puts tests/ on sys.path (rootdir-relative imports)
-    from tsa import LocalTSA
-except ImportError:  # pragma: no cover
-    from tests.tsa import LocalTSA
+from fixtures.tsa import LocalTSA
 
 ARCHIVER = Path(sys.executable).parent / "archiver"
 ROOT = Path(__file__).resolve().parents[1]

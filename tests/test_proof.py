@@ -25,11 +25,7 @@ from archiver.proof.manifest import parse_manifest
 from archiver.proof.signing import fingerprint
 from archiver.proof.tokens import check_token
 from archiver.warc import WarcRecorder
-
-try:
-    from tsa import LocalTSA
-except ImportError:  # tests/ imported as a package
-    from tests.tsa import LocalTSA
+from fixtures.tsa import LocalTSA
 
 URL = "http://127.0.0.1:8000/story"
 CAPTURE_ID = "20261127T091807Z-3f9c2a1b"

@@ -16,11 +16,7 @@ from archiver.errors import TimestampError, UsageError
 from archiver.proof.roots import read_roots, system_roots
 from archiver.proof.tokens import check_token
 from archiver.proof.tsa_client import build_query, post_query, request_token
-
-try:
-    from tsa import LocalTSA, make_ca
-except ImportError:  # tests/ imported as a package
-    from tests.tsa import LocalTSA, make_ca
+from fixtures.tsa import LocalTSA, make_ca
 
 DATA = b"\x01signature bytes\x00" * 4
 

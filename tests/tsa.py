@@ -1,4 +1,8 @@
-"""The local test TSA lives in ``fixtures/tsa.py`` (the demo uses it too)."""
+"""The local test TSA lives in ``fixtures/tsa.py``: tests import it from there.
+
+Kept only for bench/verify.py, which puts tests/ on sys.path and imports ``tsa``; delete
+this file once that import reads ``from fixtures.tsa import LocalTSA``.
+"""
 
 from fixtures.tsa import MODES, POLICY, LocalTSA, make_ca, make_tsa_cert
 
