@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install test-deps system browser replayweb demo test lint typecheck unit bench clean
+.PHONY: install test-deps system browser replayweb demo test test-pure lint typecheck unit bench clean
 
 install: system $(STAMP) browser
 
@@ -80,6 +80,10 @@ unit: install test-deps
 
 test: install test-deps lint typecheck
 	$(BIN)/pytest -q
+
+# The tests that need no browser (all but those marked `browser`): no Chromium installed.
+test-pure: system $(STAMP)
+	$(BIN)/pytest -q -m "not browser"
 
 # Figures, not tests: each script prints medians and ratios against its baseline.
 CORPUS ?= ../shared/corpus/readability-test-pages

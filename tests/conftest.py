@@ -7,6 +7,11 @@
   test FAILS with the finder's message (it never skips: a missing browser is a broken
   environment, not an optional feature).
 * ``tmp_archive``: a fresh archive folder path (not created) per test.
+
+Tests that need a real Chromium are marked ``browser`` (``-m "not browser"`` runs the
+rest on a machine without one). Two guards keep that split honest: a test that asks for
+``browser_path`` without the mark is a collection error, and an unmarked test runs with
+``ARCHIVER_BROWSER`` pointing nowhere, so starting Chromium in-process fails loudly.
 """
 
 from __future__ import annotations
@@ -17,6 +22,29 @@ from pathlib import Path
 import pytest
 
 from fixtures.server import FixtureServer
+
+NO_BROWSER_HERE = "/nonexistent/test-not-marked-browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "browser_path" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("browser") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests using browser_path must be marked browser: " + ", ".join(unmarked)
+        )
+
+
+@pytest.fixture(autouse=True)
+def _no_browser_unless_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("browser") is None:
+        monkeypatch.setenv("ARCHIVER_BROWSER", NO_BROWSER_HERE)
 
 
 @pytest.fixture(scope="session")

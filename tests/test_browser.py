@@ -1,7 +1,8 @@
 """browser.py: real Chromium loading pages from a local server on 127.0.0.1.
 
 Each test proves something a user of the archive sees: which exchanges are recorded,
-with which headers and bodies, and which one-line errors a bad URL gives.
+with which headers and bodies, and which one-line errors a bad URL gives. Finding the
+browser and a browser that fails to start, which need no Chromium: test_chromium.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import http.server
 import os
 import random
 import socket
-import stat
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from archiver.capture.browser import NO_BROWSER, browser_version, find_browser, load_page
-from archiver.errors import BrowserError, CaptureError
+from archiver.capture.browser import browser_version, find_browser, load_page
+from archiver.errors import CaptureError
 from archiver.model import Exchange, PageLoad
+
+pytestmark = pytest.mark.browser
 
 Route = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -456,78 +457,11 @@ def test_redirect_loop(site: Site, tmp_path: Path) -> None:
     assert str(err.value) == f"redirect loop at {site.url('/loop-a')} (ERR_TOO_MANY_REDIRECTS)"
 
 
-def test_browser_that_fails_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARCHIVER_BROWSER", "/bin/false")
-    with pytest.raises(BrowserError) as err:
-        load_page("http://127.0.0.1:9/", workdir=tmp_path, timeout=10)
-    assert str(err.value).startswith("cannot start the browser /bin/false: ")
-    assert "\n" not in str(err.value)
-
-
-# --- finding the browser ----------------------------------------------------------------------
-
-
-def _fake_exe(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("#!/bin/sh\necho 'Chromium 1.2.3.4 built on test'\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
-
-
-def test_find_browser_order(tmp_path: Path) -> None:
-    on_path = _fake_exe(tmp_path / "bin" / "chromium")
-    managed = _fake_exe(tmp_path / "pw" / "chromium-1255" / "chrome-linux64" / "chrome")
-    own = _fake_exe(tmp_path / "own" / "my-chrome")
-    env = {"PATH": str(tmp_path / "bin"), "HOME": str(tmp_path / "home")}
-    assert find_browser(env) == on_path
-    env["PLAYWRIGHT_BROWSERS_PATH"] = str(tmp_path / "pw")
-    assert find_browser(env) == managed
-    env["ARCHIVER_BROWSER"] = str(own)
-    assert find_browser(env) == own
-    assert browser_version(own) == "Chromium 1.2.3.4"
-
-
-def test_find_browser_ignores_a_managed_folder_without_executable(tmp_path: Path) -> None:
-    (tmp_path / "pw" / "chromium-1255" / "chrome-linux64").mkdir(parents=True)
-    on_path = _fake_exe(tmp_path / "bin" / "google-chrome")
-    env = {"PATH": str(tmp_path / "bin"), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "pw")}
-    assert find_browser(env) == on_path
-
-
-def test_find_browser_errors_name_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(BrowserError) as err:
-        find_browser({"PATH": str(tmp_path), "HOME": str(tmp_path)})
-    assert str(err.value) == NO_BROWSER
-    assert "apt-get install chromium" in NO_BROWSER and "ARCHIVER_BROWSER" in NO_BROWSER
-    missing = tmp_path / "nope"
-    with pytest.raises(BrowserError, match=f"ARCHIVER_BROWSER={missing} does not exist"):
-        find_browser({"ARCHIVER_BROWSER": str(missing)})
-    plain = tmp_path / "plain"
-    plain.write_text("not a program")
-    with pytest.raises(BrowserError, match="is not an executable file"):
-        find_browser({"ARCHIVER_BROWSER": str(plain)})
-
-
 def test_real_browser_version() -> None:
     version = browser_version(find_browser())
     assert version.split(" ")[0] in {"Chromium", "Google"}
     assert version.rsplit(" ", 1)[1].count(".") == 3
     assert os.access(find_browser(), os.X_OK)
-
-
-def test_only_browser_module_loads_playwright() -> None:
-    """Finding the browser, recording and the page scripts work without Playwright loaded."""
-    code = (
-        "import sys\n"
-        "import archiver.capture.chromium, archiver.capture.netlog, archiver.capture.exchanges\n"
-        "import archiver.capture.pagescripts\n"
-        "archiver.capture.chromium.find_browser()\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'playwright'))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert proc.stdout.strip() == "[]"
 
 
 def test_very_tall_page_gets_a_screenshot_of_its_top(site: Site, tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ Every assertion reads what a user gets (exit codes, stdout/stderr lines, the ``.
 file, the index as the CLI shows it), and the package is opened with independent
 readers: ``zipfile``, a gzip-member walker written here, warcio, ``warcio check``,
 ``wacz validate`` and pywb. The fixture article is captured once per module.
+
+Tests that capture are marked ``browser``; the refusals before any browser starts (a URL
+that can never work, an unusable archive folder, a missing or failing browser) are not.
 """
 
 from __future__ import annotations
@@ -273,6 +276,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.browser
 def test_every_resource_has_a_response_and_a_request(article: Package) -> None:
     responses = {path_of(r.h("WARC-Target-URI")): r for r in article.of_type("response")}
     requests = {path_of(r.h("WARC-Target-URI")) for r in article.of_type("request")}
@@ -293,6 +297,7 @@ def test_every_resource_has_a_response_and_a_request(article: Package) -> None:
     assert site.AD_TEXT in responses["/ads/slot.html?campaign=meridian-air"].payload.decode()
 
 
+@pytest.mark.browser
 def test_redirect_hop_keeps_its_location(article: Package) -> None:
     hop = article.one(
         "response", article.result["final_url"].replace(site.ARTICLE_PATH, "/static/theme.css")
@@ -302,6 +307,7 @@ def test_redirect_hop_keeps_its_location(article: Package) -> None:
     assert len(locations) == 1 and locations[0].endswith("/static/theme-v2.css")
 
 
+@pytest.mark.browser
 def test_responses_and_requests_point_at_each_other(article: Package) -> None:
     by_id = {r.h("WARC-Record-ID"): r for r in article.records}
     responses = article.of_type("response")
@@ -313,6 +319,7 @@ def test_responses_and_requests_point_at_each_other(article: Package) -> None:
         assert req.h("WARC-Concurrent-To") == resp.h("WARC-Record-ID")
 
 
+@pytest.mark.browser
 def test_records_are_warc_1_1_with_one_page_id_and_right_sha256_digests(article: Package) -> None:
     page_ids = {r.h("WARC-Page-ID") for r in article.records}
     assert len(page_ids) == 1 and None not in page_ids
@@ -324,6 +331,7 @@ def test_records_are_warc_1_1_with_one_page_id_and_right_sha256_digests(article:
             assert rec.h("WARC-Payload-Digest") == sha256_label(rec.payload), where
 
 
+@pytest.mark.browser
 def test_warcio_reads_the_same_records(article: Package) -> None:
     seen = []
     with zipfile.ZipFile(article.path) as zf, zf.open(WARC_MEMBER) as fh:
@@ -334,6 +342,7 @@ def test_warcio_reads_the_same_records(article: Package) -> None:
     assert seen == [(r.offset, r.h("WARC-Record-ID")) for r in article.records]
 
 
+@pytest.mark.browser
 def test_warcio_check_passes(article: Package, tmp_path: Path) -> None:
     warc = tmp_path / "data.warc.gz"
     warc.write_bytes(article.members[WARC_MEMBER])
@@ -345,6 +354,7 @@ def test_warcio_check_passes(article: Package, tmp_path: Path) -> None:
     assert "fail" not in check.stdout and "not present" not in check.stdout
 
 
+@pytest.mark.browser
 def test_warc_is_stored_in_the_zip(article: Package) -> None:
     assert article.infos[WARC_MEMBER].compress_type == zipfile.ZIP_STORED
     data = article.path.read_bytes()
@@ -353,6 +363,7 @@ def test_warc_is_stored_in_the_zip(article: Package) -> None:
     assert article.members[WARC_MEMBER][:4096] in data[start : start + 4096 + 1024]
 
 
+@pytest.mark.browser
 def test_every_cdxj_line_points_at_the_record_it_names(article: Package) -> None:
     warc = article.members[WARC_MEMBER]
     lines = article.members["indexes/index.cdxj"].decode().splitlines()
@@ -388,6 +399,7 @@ def scroll_height(browser_path: Path, url: str) -> int:
             browser.close()
 
 
+@pytest.mark.browser
 def test_screenshot_is_a_full_page_png(article: Package, browser_path: Path) -> None:
     shot = article.resource("screenshot")
     assert shot.h("Content-Type") == "image/png"
@@ -398,6 +410,7 @@ def test_screenshot_is_a_full_page_png(article: Package, browser_path: Path) -> 
     assert height >= document, f"screenshot {height} px < document scroll height {document} px"
 
 
+@pytest.mark.browser
 def test_dom_record_holds_the_script_inserted_paragraph(article: Package) -> None:
     dom = article.resource("dom").payload.decode("utf-8")
     served = article.one("response", article.result["final_url"]).payload.decode("utf-8")
@@ -405,6 +418,7 @@ def test_dom_record_holds_the_script_inserted_paragraph(article: Package) -> Non
     assert site.EDITOR_NOTE not in served  # only the script put it there
 
 
+@pytest.mark.browser
 def test_text_record_has_the_article_and_nothing_else(article: Package) -> None:
     doc = article.json_resource("text")
     schema = json.loads((ROOT / "schemas" / "text.schema.json").read_text())
@@ -420,6 +434,7 @@ def test_text_record_has_the_article_and_nothing_else(article: Package) -> None:
         assert furniture not in text, furniture
 
 
+@pytest.mark.browser
 def test_pageinfo_and_provenance_records(article: Package) -> None:
     final = article.result["final_url"]
     info = article.json_resource("pageinfo")
@@ -436,6 +451,7 @@ def test_pageinfo_and_provenance_records(article: Package) -> None:
     assert prov["server_ip"] == "127.0.0.1"
 
 
+@pytest.mark.browser
 def test_gzip_responses_are_stored_decoded_with_headers_that_say_so(article: Package) -> None:
     decoded = [
         r for r in article.of_type("response") if r.http_header("X-Archiver-Orig-Content-Encoding")
@@ -453,6 +469,7 @@ def test_gzip_responses_are_stored_decoded_with_headers_that_say_so(article: Pac
     assert "gzip" in ",".join(request.http_header("Accept-Encoding"))
 
 
+@pytest.mark.browser
 def test_requests_carry_the_browser_user_agent_named_in_warcinfo(article: Package) -> None:
     (info,) = article.of_type("warcinfo")
     fields = dict(
@@ -464,6 +481,7 @@ def test_requests_carry_the_browser_user_agent_named_in_warcinfo(article: Packag
         assert req.http_header("User-Agent") == [agent], req.h("WARC-Target-URI")
 
 
+@pytest.mark.browser
 def test_pages_jsonl(article: Package) -> None:
     header, page, *rest = article.members["pages/pages.jsonl"].decode().splitlines()
     assert rest == []
@@ -475,6 +493,7 @@ def test_pages_jsonl(article: Package) -> None:
     assert entry["id"]
 
 
+@pytest.mark.browser
 def test_datapackage_lists_every_member_with_its_hash_and_size(article: Package) -> None:
     dp_bytes = article.members["datapackage.json"]
     dp = json.loads(dp_bytes)
@@ -490,6 +509,7 @@ def test_datapackage_lists_every_member_with_its_hash_and_size(article: Package)
     assert dp["mainPageURL"] == article.result["final_url"]
 
 
+@pytest.mark.browser
 def test_wacz_validate_passes(article: Package) -> None:
     check = subprocess.run(
         [str(BIN / "wacz"), "validate", "-f", str(article.path)], capture_output=True, text=True
@@ -498,6 +518,7 @@ def test_wacz_validate_passes(article: Package) -> None:
     assert "succeeded" in check.stdout + check.stderr
 
 
+@pytest.mark.browser
 def test_package_sha256_is_the_file_hash(article: Package) -> None:
     assert article.result["package_sha256"] == hashlib.sha256(article.path.read_bytes()).hexdigest()
     assert article.path.parent.name == "captures"
@@ -505,6 +526,7 @@ def test_package_sha256_is_the_file_hash(article: Package) -> None:
 
 
 # --- stdout and stderr ----------------------------------------------------------------------
+@pytest.mark.browser
 def test_json_prints_only_json_on_stdout(article: Package) -> None:
     assert len(article.run.out_lines) == 1
     doc = json.loads(article.run.out_lines[0])
@@ -513,6 +535,7 @@ def test_json_prints_only_json_on_stdout(article: Package) -> None:
         assert line.startswith("archiver: "), line
 
 
+@pytest.mark.browser
 def test_two_urls_give_two_json_lines(media_captures: tuple[Run, dict[str, Package]]) -> None:
     run, _ = media_captures
     assert len(run.out_lines) == 2
@@ -524,6 +547,7 @@ def test_two_urls_give_two_json_lines(media_captures: tuple[Run, dict[str, Packa
         assert line.startswith("archiver: ") and not line.startswith("{"), line
 
 
+@pytest.mark.browser
 def test_one_bad_url_among_several_gives_an_error_line_and_exit_1(
     fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
 ) -> None:
@@ -537,6 +561,7 @@ def test_one_bad_url_among_several_gives_an_error_line_and_exit_1(
     assert [p.stem for p in (tmp_archive / "captures").glob("*.wacz")] == [docs[0]["id"]]
 
 
+@pytest.mark.browser
 def test_main_document_redirect_is_recorded_hop_by_hop(
     fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
 ) -> None:
@@ -567,6 +592,7 @@ def list_json(archive: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in run.out_lines]
 
 
+@pytest.mark.browser
 def test_list_and_show_agree_with_the_package(
     article: Package, archive_dir: Path, env: dict[str, str]
 ) -> None:
@@ -586,6 +612,7 @@ def test_list_and_show_agree_with_the_package(
     assert entry["url"] == prov["requested_url"]
 
 
+@pytest.mark.browser
 def test_index_rebuild_gives_the_same_list(
     article: Package,
     media_captures: tuple[Run, dict[str, Package]],
@@ -602,6 +629,7 @@ def test_index_rebuild_gives_the_same_list(
     assert list_json(copy, env) == before
 
 
+@pytest.mark.browser
 def test_two_captures_at_once_into_one_archive(
     fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
 ) -> None:
@@ -626,6 +654,7 @@ def test_two_captures_at_once_into_one_archive(
 
 
 # --- error pages and non-HTML documents ---------------------------------------------------
+@pytest.mark.browser
 @pytest.mark.parametrize("code", [404, 500])
 def test_error_status_page_is_captured_with_a_warning(
     code: int, fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
@@ -651,6 +680,7 @@ def test_error_status_page_is_captured_with_a_warning(
     assert json.loads(shown.out)["status"] == code
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize(
     ("path", "served"),
     [("/doc.pdf", media.pdf(PDF_TEXT)), ("/image.png", pages.images()["/image.png"])],
@@ -712,17 +742,20 @@ def capture_fails(
     )
 
 
+@pytest.mark.browser
 def test_host_that_does_not_resolve(tmp_archive: Path, env: dict[str, str]) -> None:
     run = capture_fails("http://does-not-exist.invalid/", tmp_archive, env)
     assert_clean_failure(run, 1, tmp_archive, "does-not-exist.invalid", "resolve")
 
 
+@pytest.mark.browser
 def test_connection_refused(tmp_archive: Path, env: dict[str, str]) -> None:
     url = f"http://127.0.0.1:{free_port()}/"
     run = capture_fails(url, tmp_archive, env)
     assert_clean_failure(run, 1, tmp_archive, url, "refused")
 
 
+@pytest.mark.browser
 def test_server_that_never_answers(
     fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
 ) -> None:
@@ -731,6 +764,7 @@ def test_server_that_never_answers(
     assert_clean_failure(run, 1, tmp_archive, url, "3 s")
 
 
+@pytest.mark.browser
 def test_redirect_loop(
     fixture_server: FixtureServer, tmp_archive: Path, env: dict[str, str]
 ) -> None:
@@ -829,6 +863,7 @@ def test_missing_browser(
 
 
 # --- replay ---------------------------------------------------------------------------------------
+@pytest.mark.browser
 def test_pywb_replays_the_article_and_its_images(article: Package, tmp_path: Path) -> None:
     final = article.result["final_url"]
     base = final.replace(site.ARTICLE_PATH, "")

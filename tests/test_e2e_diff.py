@@ -34,6 +34,9 @@ from archiver.capture.chromium import launch_args
 from fixtures.server import FixtureServer
 from fixtures.site import EDITS, PARAGRAPHS, article
 
+# slow: the module captures the article once per edit variant (about 30 s) before any test
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVER = Path(sys.executable).with_name("archiver")
 

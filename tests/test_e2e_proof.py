@@ -59,6 +59,8 @@ from archiver.schema import validate
 from fixtures.server import FixtureServer
 from fixtures.tsa import LocalTSA
 
+pytestmark = pytest.mark.browser
+
 ARCHIVER = Path(sys.executable).parent / "archiver"
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = ("http500", "garbage", "reject", "other_data", "wrong_nonce", "no_eku")
@@ -707,6 +709,7 @@ def test_timestamp_refuses_a_package_whose_signature_fails(
     assert pkg.read_bytes() == before
 
 
+@pytest.mark.slow  # waits for the TSA certificate to expire
 def test_token_from_a_since_expired_tsa_certificate_verifies_at_the_token_time(
     faulty: tuple[Captured, Path, dict[str, str]], tmp_path: Path
 ) -> None:

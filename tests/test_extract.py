@@ -1,6 +1,9 @@
 """Article extraction on the fixture news page, as Chromium rendered it: the reader's
 article (headline, byline, dates, every paragraph, the paragraph a script inserted)
-and nothing of the site around it; non-HTML and article-less pages say why."""
+and nothing of the site around it; non-HTML and article-less pages say why.
+
+Tests of the rendered page are marked ``browser``; those on HTML as served or written
+here need no browser."""
 
 from __future__ import annotations
 
@@ -62,6 +65,7 @@ def paragraphs(document: dict[str, Any]) -> list[str]:
     return text.split("\n\n")
 
 
+@pytest.mark.browser
 def test_metadata_of_the_rendered_article(doc: dict[str, Any]) -> None:
     article = doc["article"]
     assert article["title"] == site.HEADLINE
@@ -72,6 +76,7 @@ def test_metadata_of_the_rendered_article(doc: dict[str, Any]) -> None:
     assert doc["reason"] is None
 
 
+@pytest.mark.browser
 def test_every_paragraph_and_the_script_inserted_one(doc: dict[str, Any]) -> None:
     paras = paragraphs(doc)
     for para in site.PARAGRAPHS:  # typographic quotes and all, each its own paragraph
@@ -81,6 +86,7 @@ def test_every_paragraph_and_the_script_inserted_one(doc: dict[str, Any]) -> Non
     assert doc["article"]["text"] == site.article("original").text()
 
 
+@pytest.mark.browser
 def test_no_site_furniture_in_the_article(doc: dict[str, Any]) -> None:
     text = doc["article"]["text"]
     for furniture in (
@@ -98,6 +104,7 @@ def test_no_site_furniture_in_the_article(doc: dict[str, Any]) -> None:
         assert furniture not in text
 
 
+@pytest.mark.browser
 def test_page_text_holds_the_visible_page_not_scripts(doc: dict[str, Any]) -> None:
     lines = doc["page_text"].split("\n")
     for visible in (site.HEADLINE, site.SIDEBAR_TITLE, site.RELATED_LINK, site.SCROLL_TOP):
@@ -108,6 +115,7 @@ def test_page_text_holds_the_visible_page_not_scripts(doc: dict[str, Any]) -> No
     assert site.AD_TEXT not in doc["page_text"]  # the ad lives in its own iframe document
 
 
+@pytest.mark.browser
 def test_noise_does_not_change_the_article(
     rendered: dict[str, str], doc: dict[str, Any], fixture_server: FixtureServer
 ) -> None:
@@ -152,12 +160,14 @@ def test_empty_page_gives_no_article() -> None:
         assert result["reason"].startswith("no article found")
 
 
+@pytest.mark.browser
 def test_same_input_same_output(rendered: dict[str, str], fixture_server: FixtureServer) -> None:
     first = extract(rendered["original"], fixture_server.article_url)
     second = extract(rendered["original"], fixture_server.article_url)
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
 
 
+@pytest.mark.browser
 def test_document_names_its_schema_and_extractor(doc: dict[str, Any]) -> None:
     assert doc["schema"] == "https://archiver.dev/schemas/text.schema.json"
     assert load_schema("text.schema.json")["$id"] == doc["schema"]
@@ -171,6 +181,7 @@ def test_document_names_its_schema_and_extractor(doc: dict[str, Any]) -> None:
     assert SETTINGS["date_extraction_params"]["max_date"] == "2100-12-31"
 
 
+@pytest.mark.browser
 def test_schema_rejects_an_article_less_document_without_reason(doc: dict[str, Any]) -> None:
     broken = {**doc, "article": None, "reason": None}
     with pytest.raises(SchemaError, match="reason"):
@@ -204,6 +215,7 @@ def test_subheadings_and_lists_are_paragraphs_headline_is_not() -> None:
     assert "Contact us" not in result["article"]["text"]
 
 
+@pytest.mark.browser
 def test_same_output_in_fresh_processes(rendered: dict[str, str], tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text(rendered["original"], "utf-8")

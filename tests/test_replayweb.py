@@ -36,6 +36,8 @@ from archiver.capture.chromium import launch_args
 from fixtures.server import FixtureServer
 from fixtures.site import EDITOR_NOTE, HEADLINE, PARAGRAPHS
 
+pytestmark = pytest.mark.browser
+
 HARNESS = Path(__file__).resolve().parent / "replayweb"
 VIEWER = HARNESS / "node_modules" / "replaywebpage"
 ARCHIVER = Path(sys.executable).parent / "archiver"

@@ -62,6 +62,7 @@ def base_url() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.mark.browser
 def test_page_that_wipes_itself_after_load_keeps_its_served_article(
     base_url: str, tmp_path: Path
 ) -> None:

@@ -181,6 +181,7 @@ def test_unreachable_and_silent_tsas(tmp_path: Path) -> None:
         request_token("ftp://127.0.0.1/tsa", DATA, timeout=1)
 
 
+@pytest.mark.slow  # waits for the TSA certificate to expire
 def test_tsa_cert_expired_since_still_verifies_at_token_time(tmp_path: Path) -> None:
     with LocalTSA(tmp_path, "expiring", expire_after=3) as short:
         tsr = request_token(short.url, DATA, timeout=10)

@@ -475,6 +475,7 @@ def test_token_from_a_certificate_without_timestamping_eku_fails(built: Built, p
     assert report.check("timestamp-0").status == "passed"
 
 
+@pytest.mark.slow  # waits for the TSA certificate to expire
 def test_tsa_certificate_expired_since_still_verifies_at_the_token_time(tmp_path: Path) -> None:
     import time
 
