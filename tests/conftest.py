@@ -7,6 +7,10 @@
   test FAILS with the finder's message (it never skips: a missing browser is a broken
   environment, not an optional feature).
 * ``tmp_archive``: a fresh archive folder path (not created) per test.
+* ``clean_package``: one clean signed package with two tokens for the session
+  (tests/packages.py); read it, never change it: tamper with a copy.
+* ``broken_package(name)``: the named broken package (tests/broken.py, e.g.
+  "truncated-gzip", "wrong-key", "expired-tsa-cert"), built on first use, shared.
 
 Tests that need a real Chromium are marked ``browser`` (``-m "not browser"`` runs the
 rest on a machine without one). Two guards keep that split honest: a test that asks for
@@ -16,12 +20,16 @@ rest on a machine without one). Two guards keep that split honest: a test that a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from fixtures.server import FixtureServer
+
+if TYPE_CHECKING:
+    from packages import Forge
 
 NO_BROWSER_HERE = "/nonexistent/test-not-marked-browser"
 
@@ -67,3 +75,30 @@ def browser_path() -> Path:
 @pytest.fixture
 def tmp_archive(tmp_path: Path) -> Path:
     return tmp_path / "archive"
+
+
+# The package builders are imported when first used, so that collecting any test does not
+# load the whole proof stage.
+@pytest.fixture(scope="session")
+def clean_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forge]:
+    from packages import clean_set
+
+    with clean_set(tmp_path_factory.mktemp("clean")) as clean:
+        yield clean
+
+
+@pytest.fixture(scope="session")
+def broken_package(
+    clean_package: Forge, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    from broken import build_broken
+
+    base = tmp_path_factory.mktemp("broken")
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = build_broken(name, clean_package, base)
+        return made[name]
+
+    return get

@@ -1,7 +1,8 @@
 """verify_package on packages built from real bytes: WarcRecorder, proof.seal with two
-local openssl TSAs (tests/tsa.py), package.write_wacz. Each tamper test rewrites one
-zip member (and, like a careful tamperer, fixes the unsigned datapackage.json) and
-checks the failure is caught, named, and gives the right exit code.
+local openssl TSAs (fixtures/tsa.py), package.write_wacz (tests/packages.py). Each tamper
+test rewrites one zip member (and, like a careful tamperer, fixes the unsigned
+datapackage.json) or takes a named broken package (tests/broken.py), and checks the
+failure is caught, named, and gives the right exit code.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 import json
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-# pytest puts tests/ on sys.path (rootdir-relative imports)
+from packages import Built, build_package
 from tamper import (
     CDXJ,
     MANIFEST,
@@ -35,124 +35,24 @@ from tamper import (
     resign_with_another_key,
     rewrite,
 )
-from tsa import LocalTSA
 
-from archiver import package, proof
 from archiver.cli import cli
 from archiver.errors import UsageError
-from archiver.model import Exchange
 from archiver.proof import signing
 from archiver.schema import validate
 from archiver.verify.run import VerifyReport, render_text, verify_package
-from archiver.warc import WarcRecorder
+from fixtures.tsa import LocalTSA
 
-URL = "http://127.0.0.1:8000/article.html"
-WHEN = datetime(2026, 11, 27, 9, 18, 7, tzinfo=UTC)
-CLAIMED_START = WHEN.strftime("%Y-%m-%dT%H:%M:%SZ")  # what the package claims
+Broken = Callable[[str], Path]  # the broken_package fixture: a named broken package
 
 
-# -- building a real package ------------------------------------------------------
+# -- the clean package ------------------------------------------------------------------
 
 
-def _exchange(tmp: Path, n: int, url: str, body: bytes, mime: str, main: bool) -> Exchange:
-    body_path = tmp / f"body{n}"
-    body_path.write_bytes(body)
-    return Exchange(
-        request_id=str(n),
-        url=url,
-        method="GET",
-        request_headers=[("User-Agent", "test"), ("Accept", "*/*")],
-        request_body=None,
-        http_version="HTTP/1.1",
-        status=200,
-        status_text="OK",
-        response_headers=[("Content-Type", mime), ("Content-Encoding", "gzip")],
-        body_path=body_path,
-        body_size=len(body),
-        mime_type=mime,
-        resource_type="Document" if main else "Image",
-        started=WHEN,
-        remote_ip="127.0.0.1",
-        is_main_document=main,
-    )
-
-
-def build_package(dest: Path, key: Ed25519PrivateKey, tsa_urls: list[str]) -> Path:
-    work = dest.parent / "work"
-    work.mkdir()
-    warc_path = work / "data.warc.gz"
-    ids = iter(f"<urn:uuid:00000000-0000-4000-8000-{n:012d}>" for n in range(1, 100))
-    with open(warc_path, "wb") as out:
-        rec = WarcRecorder(out, page_id="page1", make_id=lambda: next(ids))
-        rec.warcinfo({"software": "archiver tests"}, date=WHEN)
-        html = b"<html><title>Kursk</title><p>75,000 people were evacuated.</p></html>"
-        main_resp, _ = rec.exchange(_exchange(work, 1, URL, html, "text/html", True))
-        img = bytes(range(256)) * 300
-        rec.exchange(
-            _exchange(work, 2, URL.replace("article.html", "a.png"), img, "image/png", False)
-        )
-        text = json.dumps({"article": {"text": "75,000 people were evacuated."}}).encode()
-        rec.resource("urn:text:" + URL, "application/json", text, date=WHEN)
-        rec.metadata(
-            "urn:provenance:" + URL,
-            "application/json",
-            b'{"warnings": []}',
-            date=WHEN,
-            refers_to=main_resp.record_id,
-        )
-    records = rec.records
-    content: list[tuple[str, Path | bytes]] = [
-        (WARC, warc_path),
-        (CDXJ, package.build_cdxj(records)),
-        (
-            PAGES,
-            package.build_pages(page_id="page1", url=URL, ts=CLAIMED_START, title="K"),
-        ),
-    ]
-    capture = {
-        "id": "20261127T091807Z-3f9c2a1b",
-        "requested_url": URL,
-        "final_url": URL,
-        "status": 200,
-        "started": CLAIMED_START,
-        "ended": "2026-11-27T09:18:09Z",
-        "software": "archiver tests",
-        "browser": "Chromium test",
-        "options": {},
-    }
-    entries, warnings = proof.seal(
-        capture=capture, content=content, records=records, key=key, tsa_urls=tsa_urls, timeout=10
-    )
-    assert not warnings, warnings
-    package.write_wacz(
-        dest,
-        [*content, *entries],
-        title="Kursk",
-        main_page_url=URL,
-        main_page_date=CLAIMED_START,
-        software="archiver tests",
-    )
-    shutil.rmtree(work)
-    return dest
-
-
-class Built:
-    def __init__(self, path: Path, key: Ed25519PrivateKey, roots: list[bytes]) -> None:
-        self.path = path
-        self.key = key
-        self.roots = roots
-        self.pub = signing.public_pem(key)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    base = tmp_path_factory.mktemp("verify")
-    key = Ed25519PrivateKey.generate()
-    (base / "a").mkdir()
-    (base / "b").mkdir()
-    with LocalTSA(base / "a") as tsa_a, LocalTSA(base / "b") as tsa_b:
-        path = build_package(base / "clean.wacz", key, [tsa_a.url, tsa_b.url])
-        yield Built(path, key, [tsa_a.root_pem, tsa_b.root_pem])
+@pytest.fixture
+def built(clean_package: Built) -> Built:
+    """The session's clean package (conftest.py): read it, tamper only with ``pkg``."""
+    return clean_package
 
 
 @pytest.fixture
@@ -339,9 +239,8 @@ def test_removed_record_is_named(built: Built, pkg: Path) -> None:
     assert any("000000000004" in p and "missing from archive/data.warc.gz" in p for p in recs), recs
 
 
-def test_file_added_to_the_zip_is_named(pkg: Path) -> None:
-    rewrite(pkg, {}, add={"archive/extra.warc.gz": gzip.compress(b"WARC/1.1\r\n")})
-    report = verify_package(pkg)
+def test_file_added_to_the_zip_is_named(broken_package: Broken) -> None:
+    report = verify_package(broken_package("extra-member"))
     assert report.exit_code == 1
     assert any(p.startswith("archive/extra.warc.gz") for p in problems(report, "layout"))
     assert any(
@@ -388,39 +287,36 @@ def test_not_a_zip_is_exit_2_with_one_line(tmp_path: Path) -> None:
     assert_schema(report)
 
 
-def test_truncated_zip_is_exit_2(pkg: Path) -> None:
-    data = pkg.read_bytes()
-    pkg.write_bytes(data[: len(data) // 2])
-    report = verify_package(pkg)
+def test_truncated_zip_is_exit_2(broken_package: Broken) -> None:
+    report = verify_package(broken_package("truncated-zip"))
     assert report.exit_code == 2
     assert "truncated" in (report.error or "")
 
 
-def test_truncated_gzip_member_is_exit_1_naming_the_offset(pkg: Path) -> None:
-    rewrite(pkg, {WARC: lambda d: d[:-20]})
-    report = verify_package(pkg)
+def test_truncated_gzip_member_is_exit_1_naming_the_offset(broken_package: Broken) -> None:
+    report = verify_package(broken_package("truncated-gzip"))
     assert report.exit_code == 1
     recs = problems(report, "records")
     assert any(p.startswith(WARC) and "ends early" in p for p in recs), recs
 
 
-def test_missing_manifest_is_exit_1(pkg: Path) -> None:
-    rewrite(pkg, {MANIFEST: lambda _: None})
-    report = verify_package(pkg)
+def test_missing_manifest_is_exit_1(broken_package: Broken) -> None:
+    report = verify_package(broken_package("missing-manifest"))
     assert report.exit_code == 1
     assert f"{MANIFEST}: is missing" in problems(report, "layout")
     assert report.check("signature").status == "failed"
     assert_schema(report)
 
 
-@pytest.mark.parametrize("kind", ["not-zip", "truncated", "missing-manifest"])
-def test_cli_bad_input_is_one_clear_line_no_traceback(pkg: Path, kind: str) -> None:
+@pytest.mark.parametrize("kind", ["not-zip", "truncated-zip", "missing-manifest"])
+def test_cli_bad_input_is_one_clear_line_no_traceback(
+    broken_package: Broken, tmp_path: Path, kind: str
+) -> None:
     if kind == "not-zip":
+        pkg = tmp_path / "junk.wacz"
         pkg.write_bytes(b"junk")
-    elif kind == "truncated":
-        pkg.write_bytes(pkg.read_bytes()[:1000])
     else:
-        rewrite(pkg, {MANIFEST: lambda _: None})
+        pkg = broken_package(kind)
     result = CliRunner().invoke(cli, ["verify", str(pkg)])
     assert result.exit_code == (1 if kind == "missing-manifest" else 2), result.output
     assert "Traceback" not in result.output

@@ -1,7 +1,7 @@
 """A forger's attempts on a real package (WarcRecorder, proof.seal with two local openssl
-TSAs, package.write_wacz): each changes what the package shows, or how a reader could
-read it, and ``verify_package`` must fail (exit 1) naming the file or record, or say
-the input is unreadable (exit 2). Never exit 0, never a traceback.
+TSAs, package.write_wacz: tests/packages.py): each changes what the package shows, or how
+a reader could read it, and ``verify_package`` must fail (exit 1) naming the file or
+record, or say the input is unreadable (exit 2). Never exit 0, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import shutil
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-# pytest puts tests/ on sys.path (rootdir-relative imports)
+from packages import CLAIMED_START, Built, Forge
 from tamper import (
     CDXJ,
     MANIFEST,
@@ -37,37 +36,16 @@ from tamper import (
     resign_token,
     rewrite,
 )
-from test_verify import CLAIMED_START, Built, build_package
-from tsa import LocalTSA
 
 from archiver.proof import signing
 from archiver.verify.run import VerifyReport, render_text, verify_package
 
 
-class Forge(Built):
-    """The clean package, another package by the same key, and TSA A's certificate/key
-    (as if the TSA were compromised, or a forger ran a TSA of their own)."""
-
-    other: Path
-    tsa_cert: Path
-    tsa_key: Path
-    stranger: LocalTSA
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forge]:
-    base = tmp_path_factory.mktemp("adversarial")
-    key = Ed25519PrivateKey.generate()
-    for sub in ("a", "b", "x", "one", "two"):
-        (base / sub).mkdir()
-    with LocalTSA(base / "a") as tsa_a, LocalTSA(base / "b") as tsa_b:
-        path = build_package(base / "one" / "clean.wacz", key, [tsa_a.url, tsa_b.url])
-        forge = Forge(path, key, [tsa_a.root_pem, tsa_b.root_pem])
-        other_key = Ed25519PrivateKey.generate()  # same content, another signature
-        forge.other = build_package(base / "two" / "other.wacz", other_key, [tsa_a.url])
-        forge.tsa_cert, forge.tsa_key = tsa_a.cert_path, tsa_a.key_path
-        forge.stranger = LocalTSA(base / "x")  # certificates only; never started
-        yield forge
+@pytest.fixture
+def built(clean_package: Forge) -> Forge:
+    """The session's clean package and a forger's tools (conftest.py): read it, tamper only
+    with ``pkg``."""
+    return clean_package
 
 
 @pytest.fixture
@@ -439,11 +417,9 @@ def test_manifest_with_the_same_meaning_in_other_bytes(built: Built, pkg: Path, 
 
 
 def test_signature_by_another_key_while_manifest_names_the_packed_key(
-    built: Built, pkg: Path
+    built: Built, broken_package: Callable[[str], Path]
 ) -> None:
-    thief = Ed25519PrivateKey.generate()
-    rewrite(pkg, {SIG: lambda _: signing.sign(thief, members(built.path)[MANIFEST])})
-    assert_fails_naming(verify(built, pkg), f"{SIG}: does not verify")
+    assert_fails_naming(verify(built, broken_package("wrong-key")), f"{SIG}: does not verify")
 
 
 def test_signer_key_swapped_with_the_manifest_naming_the_old_key(built: Built, pkg: Path) -> None:
@@ -497,10 +473,11 @@ def _gen_time(tst: bytes) -> bytes:
     return tst[at + 2 : at + 16]
 
 
-def test_valid_token_of_another_package(built: Forge, pkg: Path) -> None:
-    token = members(built.other)[TSR0]
-    rewrite(pkg, {TSR0: lambda _: token})
-    assert_fails_naming(verify(built, pkg), f"{TSR0}: token is for other data")
+def test_valid_token_of_another_package(
+    built: Forge, broken_package: Callable[[str], Path]
+) -> None:
+    report = verify(built, broken_package("token-for-other-data"))
+    assert_fails_naming(report, f"{TSR0}: token is for other data")
 
 
 def test_token_copied_from_a_capture_with_the_same_signature_is_genuine(
