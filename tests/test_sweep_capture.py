@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from archiver.archive.index import Archive, read_text_document
+from archiver.archive import Archive, read_text_document
 from archiver.capture import CaptureOptions, capture_url
 from archiver.extract import decode_html
 
