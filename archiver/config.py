@@ -21,6 +21,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import UsageError
 
 KEY_FILENAME = "signing-key.pem"
 
@@ -39,14 +42,47 @@ def archive_dir(option: str | None, env: Mapping[str, str] | None = None) -> Pat
 
 
 def tsa_urls(option: tuple[str, ...], env: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """``--tsa`` replaces the default list; otherwise ARCHIVER_TSA, then the built-in list."""
+    """``--tsa`` replaces the default list; otherwise ARCHIVER_TSA, then the built-in list.
+
+    Each URL is checked first (``validate_tsa_url``): a malformed one is a UsageError
+    (exit 2) before any capture starts or any TSA is asked.
+    """
     if option:
-        return option
+        return tuple(validate_tsa_url(url, "--tsa") for url in option)
     env = os.environ if env is None else env
     configured = env.get("ARCHIVER_TSA")
     if configured is not None:
-        return tuple(u for u in re.split(r"[\s,]+", configured) if u)
+        urls = (u for u in re.split(r"[\s,]+", configured) if u)
+        return tuple(validate_tsa_url(url, "ARCHIVER_TSA") for url in urls)
     return DEFAULT_TSA_URLS
+
+
+def validate_tsa_url(url: str, source: str = "--tsa") -> str:
+    """``url`` unchanged if it can name an RFC 3161 TSA: http(s), a host, a valid port.
+
+    UsageError otherwise, one line naming the URL and where it came from (``source``).
+    """
+    why = _tsa_url_problem(url)
+    if why:
+        raise UsageError(f"{source} {url!r} is not a TSA URL: {why}")
+    return url
+
+
+def _tsa_url_problem(url: str) -> str | None:
+    if not url or any(ch.isspace() for ch in url):
+        return "give one http:// or https:// address, without spaces"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return "a TSA is asked over http:// or https://"
+    if not parts.hostname:
+        return "no host name"
+    if port == 0:
+        return "port 0 is not a valid port"
+    return None
 
 
 def trusted_keys_file(option: str | None, env: Mapping[str, str] | None = None) -> Path | None:
