@@ -34,6 +34,12 @@ class CaptureError(ArchiverError):
     """A capture that failed: unreachable host, refused, timeout, redirect loop (exit 1)."""
 
 
+class CaptureInterrupted(CaptureError):
+    """A capture stopped by Ctrl-C or SIGTERM before it finished: nothing of it was kept."""
+
+    exit_code = 130
+
+
 class ArchiveError(ArchiverError):
     """The archive directory or its index cannot be used (exit 1)."""
 

@@ -4,7 +4,10 @@ The only module that imports Playwright. ``load_page`` opens one URL in a fresh
 browser, records every request and response through a CDP session (Network domain
 events, bodies streamed to files under ``workdir``), waits until the page is ready
 (load, network idle, a scroll pass for lazy content, idle again, back to top), then
-takes a full-page screenshot and the rendered DOM.
+takes a full-page screenshot and the rendered DOM. ``BrowserSession`` does the same
+for many URLs in one running browser, each page in a fresh browser context (no
+cookies, storage or cache from the page before), and replaces the browser after a
+number of pages or when its process tree (procs.py reads /proc) grows too big.
 
 Its parts: chromium.py finds the browser and its version; netlog.py records the CDP
 Network events (netlog_exchanges.py turns them into Exchanges); pagescripts.py holds
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import shutil
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,13 +38,15 @@ from playwright.async_api import (
     Download,
     FloatRect,
     Page,
+    Playwright,
     Request,
     async_playwright,
 )
 from playwright.async_api import Error as PlaywrightError
 
-from ..errors import BrowserError, CaptureError
+from ..errors import ArchiverError, BrowserError, CaptureError, CaptureInterrupted
 from ..model import Exchange, FailedRequest, PageLoad
+from . import procs
 from .chromium import (
     BROWSER_ARGS,
     BROWSER_NAMES,
@@ -57,8 +64,11 @@ from .readiness import Clock, Ready, Steps, ready
 __all__ = [
     "BROWSER_ARGS",
     "BROWSER_NAMES",
+    "MAX_BROWSER_RSS",
     "NO_BROWSER",
+    "RECYCLE_AFTER",
     "SCROLL_SCRIPT",
+    "BrowserSession",
     "browser_version",
     "find_browser",
     "load_page",
@@ -197,6 +207,7 @@ def load_page(
     Bodies are written under ``workdir``. Raises CaptureError when the page cannot be
     reached or does not answer within ``timeout`` seconds, BrowserError when Chromium
     cannot start. A 4xx/5xx main document is a normal PageLoad with a warning.
+    Several pages in a row: ``BrowserSession`` pays the browser's start-up once.
     """
     executable = find_browser()
     return asyncio.run(
@@ -228,6 +239,18 @@ async def _launch(pw: Any, executable: Path, timeout: float) -> Browser:
     return browser
 
 
+async def _new_context(
+    browser: Browser, viewport: tuple[int, int], ignore_https_errors: bool
+) -> BrowserContext:
+    """A fresh context: its own cookies, storage and cache, nothing from earlier pages."""
+    return await browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]},
+        service_workers="block",
+        accept_downloads=True,
+        ignore_https_errors=ignore_https_errors,
+    )
+
+
 async def _load(
     url: str,
     *,
@@ -240,62 +263,288 @@ async def _load(
 ) -> PageLoad:
     started = datetime.now(UTC)
     clock = Clock()
-    bodies = workdir / "bodies"
-    bodies.mkdir(parents=True, exist_ok=True)
     progress("launching browser")
     async with async_playwright() as pw:
         browser = await _launch(pw, executable, timeout)
         version_task = asyncio.ensure_future(asyncio.to_thread(browser_version, executable))
-        recorder: Recorder | None = None
         try:
             clock.lap("launch")
-            context = await browser.new_context(
-                viewport={"width": viewport[0], "height": viewport[1]},
-                service_workers="block",
-                accept_downloads=True,
-                ignore_https_errors=ignore_https_errors,
-            )
-            page = await context.new_page()
-            session = await context.new_cdp_session(page)
-            recorder = Recorder(_Cdp(session), bodies)
-            workers = _Workers(recorder, context)
-            await session.send(
-                "Network.enable",
-                {"maxResourceBufferSize": 64 * 2**20, "maxTotalBufferSize": 256 * 2**20},
-            )
-            await recorder.intercept_responses()
-            tree = await session.send("Page.getFrameTree")
-            main_frame = str(tree["frameTree"]["frame"]["id"])
-            downloads: list[Download] = []
-
-            def on_download(download: Download) -> None:
-                downloads.append(download)
-
-            page.on("download", on_download)
-            result = await ready(page, recorder, url, timeout, clock, progress, downloads)
-            return await _finish(
-                page=page,
-                session=session,
-                recorder=recorder,
-                workers=workers,
-                main_frame=main_frame,
-                url=url,
+            context = await _new_context(browser, viewport, ignore_https_errors)
+            return await _load_in(
+                context,
+                url,
+                version=version_task,
+                workdir=workdir,
+                timeout=timeout,
+                viewport=viewport,
+                progress=progress,
                 started=started,
                 clock=clock,
-                progress=progress,
-                viewport=viewport,
-                version=await version_task,
-                downloads=downloads,
-                loaded=result,
-                bodies=bodies,
-                timeout=timeout,
             )
         finally:
-            if recorder is not None:
-                recorder.close_streams()
             if not version_task.done():
                 version_task.cancel()
             await browser.close()
+
+
+async def _load_in(
+    context: BrowserContext,
+    url: str,
+    *,
+    version: Awaitable[str],
+    workdir: Path,
+    timeout: float,
+    viewport: tuple[int, int],
+    progress: Callable[[str], None],
+    started: datetime,
+    clock: Clock,
+) -> PageLoad:
+    """Open ``url`` in a new page of ``context``, wait until ready, assemble the PageLoad."""
+    bodies = workdir / "bodies"
+    bodies.mkdir(parents=True, exist_ok=True)
+    recorder: Recorder | None = None
+    try:
+        page = await context.new_page()
+        session = await context.new_cdp_session(page)
+        recorder = Recorder(_Cdp(session), bodies)
+        workers = _Workers(recorder, context)
+        await session.send(
+            "Network.enable",
+            {"maxResourceBufferSize": 64 * 2**20, "maxTotalBufferSize": 256 * 2**20},
+        )
+        await recorder.intercept_responses()
+        tree = await session.send("Page.getFrameTree")
+        main_frame = str(tree["frameTree"]["frame"]["id"])
+        downloads: list[Download] = []
+
+        def on_download(download: Download) -> None:
+            downloads.append(download)
+
+        page.on("download", on_download)
+        result = await ready(page, recorder, url, timeout, clock, progress, downloads)
+        return await _finish(
+            page=page,
+            session=session,
+            recorder=recorder,
+            workers=workers,
+            main_frame=main_frame,
+            url=url,
+            started=started,
+            clock=clock,
+            progress=progress,
+            viewport=viewport,
+            version=await version,
+            downloads=downloads,
+            loaded=result,
+            bodies=bodies,
+            timeout=timeout,
+        )
+    finally:
+        if recorder is not None:
+            for task in list(recorder.tasks):  # body transfers of a load that failed
+                task.cancel()
+            await asyncio.gather(*recorder.tasks, return_exceptions=True)
+            recorder.close_streams()
+
+
+# --- one browser for many pages --------------------------------------------------------------
+
+RECYCLE_AFTER = 50  # page loads per browser before a fresh one: bounds what any leak can grow
+MAX_BROWSER_RSS = 1536 * 2**20  # the idle browser's process tree above this: start a fresh one
+CONTEXT_CLOSE_S = 10.0  # a context that does not close in this time: the browser is replaced
+STOP_POLL_S = 0.1  # how often a running load looks at the stop event
+
+
+class BrowserSession:
+    """One headless Chromium kept running across page loads; each load gets a fresh context.
+
+    ``load_page`` works like the module's one-shot ``load_page`` but launches the
+    browser only on first use, then opens every page in a new browser context (its own
+    cookies, storage and cache: nothing leaks from one capture into the next) and closes
+    that context afterwards. The browser is replaced after ``recycle_after`` loads, when
+    its idle process tree holds more than ``max_rss`` bytes, or when it crashed.
+
+    A session owns an asyncio event loop and the Playwright objects made on it, so it
+    must be used from one thread at a time (a batch gives each worker thread its own).
+    When ``stop`` is set, a running load is cancelled and raises CaptureInterrupted.
+    """
+
+    def __init__(
+        self,
+        *,
+        recycle_after: int = RECYCLE_AFTER,
+        max_rss: int = MAX_BROWSER_RSS,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.recycle_after = recycle_after
+        self.max_rss = max_rss
+        self.stop = stop
+        self.launches = 0  # browsers started over the session's life
+        self.loads = 0  # page loads in the current browser
+        self.peak_rss = 0  # largest browser process tree seen, bytes
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(self._loop_error)
+        self._pw: Playwright | None = None
+        self._browser: Browser | None = None
+        self._executable: Path | None = None
+        self._version: asyncio.Future[str] | None = None
+        self._pid: int | None = None
+
+    def __enter__(self) -> BrowserSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def load_page(
+        self,
+        url: str,
+        *,
+        workdir: Path,
+        timeout: float,
+        viewport: tuple[int, int] = DEFAULT_VIEWPORT,
+        progress: Callable[[str], None] | None = None,
+        ignore_https_errors: bool = False,
+    ) -> PageLoad:
+        """As the module's ``load_page``, in this session's browser (launched if needed)."""
+        say = progress or (lambda _step: None)
+        work = self._load(url, workdir, timeout, viewport, say, ignore_https_errors)
+        try:
+            return self._loop.run_until_complete(self._until_stopped(work, url))
+        except CaptureInterrupted:
+            raise
+        except (ArchiverError, PlaywrightError):
+            if self._browser is not None and not self._browser.is_connected():
+                self._discard()  # it crashed: the next load starts a fresh one
+            raise
+
+    def rss(self) -> int:
+        """Resident memory of the browser's process tree now, bytes (0 if not running)."""
+        return procs.tree_rss_bytes(self._pid) if self._pid is not None else 0
+
+    def restart(self) -> None:
+        """Close the browser; the next load starts a fresh one."""
+        if self._browser is not None:
+            self._loop.run_until_complete(self._close_browser())
+
+    def close(self) -> None:
+        """Close the browser and Playwright, and the session's event loop."""
+        if self._loop.is_closed():
+            return
+        try:
+            self.restart()
+            if self._pw is not None:
+                with contextlib.suppress(Exception):
+                    self._loop.run_until_complete(self._pw.stop())
+                self._pw = None
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.run_until_complete(self._loop.shutdown_default_executor())
+        finally:
+            self._loop.close()
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """After a stop (Ctrl-C also reaches Playwright's driver), its dying words are noise."""
+        if self.stop is None or not self.stop.is_set():
+            loop.default_exception_handler(context)
+
+    # -- inside the session's loop --------------------------------------------------------
+
+    async def _until_stopped(self, work: Coroutine[Any, Any, PageLoad], url: str) -> PageLoad:
+        task = asyncio.ensure_future(work)
+        checked = time.monotonic()
+        while not task.done():
+            if self.stop is not None and self.stop.is_set():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                raise CaptureInterrupted(f"capture of {url} interrupted: nothing was kept")
+            await asyncio.wait({task}, timeout=STOP_POLL_S)
+            if time.monotonic() - checked >= 0.5:  # the peak, sampled while pages load
+                self.peak_rss = max(self.peak_rss, self.rss())
+                checked = time.monotonic()
+        return task.result()
+
+    async def _load(
+        self,
+        url: str,
+        workdir: Path,
+        timeout: float,
+        viewport: tuple[int, int],
+        progress: Callable[[str], None],
+        ignore_https_errors: bool,
+    ) -> PageLoad:
+        started = datetime.now(UTC)
+        clock = Clock()
+        if self._browser is not None and self._due_for_recycling():
+            await self._close_browser()
+        browser, version = self._browser, self._version
+        if browser is None or version is None:
+            progress("launching browser")
+            browser, version = await self._start(timeout)
+            clock.lap("launch")
+        self.loads += 1
+        context = await _new_context(browser, viewport, ignore_https_errors)
+        try:
+            return await _load_in(
+                context,
+                url,
+                version=version,
+                workdir=workdir,
+                timeout=timeout,
+                viewport=viewport,
+                progress=progress,
+                started=started,
+                clock=clock,
+            )
+        finally:
+            try:
+                await asyncio.wait_for(context.close(), CONTEXT_CLOSE_S)
+            except (TimeoutError, PlaywrightError):
+                await self._close_browser()
+            else:
+                self.peak_rss = max(self.peak_rss, self.rss())
+
+    def _due_for_recycling(self) -> bool:
+        if self._browser is None or not self._browser.is_connected():
+            return True
+        return self.loads >= self.recycle_after or self.rss() > self.max_rss
+
+    async def _start(self, timeout: float) -> tuple[Browser, asyncio.Future[str]]:
+        executable = self._executable = self._executable or find_browser()
+        if self._pw is None:
+            self._pw = await async_playwright().start()
+        browser = self._browser = await _launch(self._pw, executable, timeout)
+        self.launches += 1
+        self.loads = 0
+        if self._version is None:
+            self._version = asyncio.ensure_future(asyncio.to_thread(browser_version, executable))
+        self._pid = await _browser_pid(browser)
+        return browser, self._version
+
+    async def _close_browser(self) -> None:
+        browser, self._browser, self._pid = self._browser, None, None
+        if browser is not None:
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(browser.close(), CONTEXT_CLOSE_S)
+
+    def _discard(self) -> None:
+        self._loop.run_until_complete(self._close_browser())
+
+
+async def _browser_pid(browser: Browser) -> int | None:
+    """The browser process's id, from Chromium itself (for reading its memory in /proc)."""
+    try:
+        cdp = await browser.new_browser_cdp_session()
+        try:
+            info = await cdp.send("SystemInfo.getProcessInfo")
+        finally:
+            await cdp.detach()
+    except PlaywrightError:
+        return None
+    for process in info.get("processInfo", []):
+        if process.get("type") == "browser":
+            return int(process["id"])
+    return None
 
 
 async def _finish(
