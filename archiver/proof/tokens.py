@@ -1,10 +1,12 @@
 """Check an RFC 3161 timestamp token (pure: bytes in, a ``TokenCheck`` out, no network).
 
 ``check_token`` tells integrity (the token is granted, its imprint is the SHA-256 of
-the data, its CMS signature is made by the certificate it embeds) apart from trust
-(that certificate carries a critical timeStamping extendedKeyUsage and chains to one
-of the given roots, valid at the token's own genTime: a TSA certificate that expired
-since still verifies). The network client that asks a TSA lives in ``tsa_client``.
+the data, its CMS signature is made by the certificate it embeds, and that certificate
+is the one its signingCertificate(V2) attribute names) apart from trust (that
+certificate carries a critical timeStamping extendedKeyUsage and chains to one of the
+given roots, valid at the token's own genTime: a TSA certificate that expired since
+still verifies). ``cms`` reads the structures; the network client that asks a TSA
+lives in ``tsa_client``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from rfc3161_client import decode_timestamp_response
 from rfc3161_client._rust import verify as _rust_verify
 
 from ..times import iso_utc
@@ -47,6 +48,11 @@ _FAILURES = {
     17: "addInfoNotAvailable",
     25: "systemFailure",
 }
+NOT_BOUND = "TSA certificate does not match the signingCertificate the token names"
+UNNAMED = (
+    "token does not name its TSA certificate (no signingCertificate attribute): "
+    "only a chain to a trusted root vouches for that certificate"
+)
 
 
 @dataclass
@@ -54,12 +60,15 @@ class TokenCheck:
     """What one timestamp token proves. Each flag is a separate check.
 
     ``chain_valid`` is None when no roots were given (trust not established).
+    ``certificate_bound`` is None when the token names no certificate (no ESS
+    signingCertificate attribute): then only the chain vouches for it.
     """
 
     parsed: bool = False
     granted: bool = False
     imprint_matches: bool = False
     signature_valid: bool = False
+    certificate_bound: bool | None = None
     timestamping_eku: bool = False
     chain_valid: bool | None = None
     gen_time: datetime | None = None
@@ -69,14 +78,22 @@ class TokenCheck:
     nonce: int | None = None
     signer_subject: str | None = None
     signer_not_after: datetime | None = None
+    signer_sha256: str | None = None  # of the TSA certificate's DER: who signed, exactly
     expired_since: bool = False  # signer certificate expired after genTime, before ``now``
     problems: list[str] = field(default_factory=list)  # integrity: the token itself is wrong
     trust_problems: list[str] = field(default_factory=list)  # its TSA is not shown trustworthy
 
     @property
     def integrity_ok(self) -> bool:
-        """Granted, imprint matches, signature by the embedded certificate holds."""
-        return self.parsed and self.granted and self.imprint_matches and self.signature_valid
+        """Granted, imprint matches, signature by the embedded certificate holds, and
+        that certificate is not another than the one the token names."""
+        return (
+            self.parsed
+            and self.granted
+            and self.imprint_matches
+            and self.signature_valid
+            and self.certificate_bound is not False
+        )
 
     @property
     def trusted(self) -> bool:
@@ -101,37 +118,40 @@ def check_token(
     """
     result = TokenCheck()
     try:
-        resp: Any = decode_timestamp_response(tsr)
-        status = int(resp.status)
-    except ValueError:
+        resp = cms.read_response(tsr)
+    except cms.CmsError:
         result.problems.append("not a timestamp response (not RFC 3161 TimeStampResp DER)")
         return result
     result.parsed = True
-    if status not in (0, 1):
-        result.problems.append(_status_problem(tsr, status, list(resp.status_string)))
+    if resp.status not in (0, 1):
+        result.problems.append(_status_problem(resp))
         return result
     result.granted = True
     try:
-        info = resp.tst_info
-        token = bytes(resp.time_stamp_token())
-        embedded = [x509.load_der_x509_certificate(c) for c in resp.signed_data.certificates]
-    except ValueError as err:
+        token = cms.read_token(resp.token)
+        info = token.tst_info
+        gen_time = info["gen_time"].native
+        if not isinstance(gen_time, datetime):
+            raise cms.CmsError("genTime is not a date")
+    except cms.CmsError as err:
         result.problems.append(f"timestamp token cannot be read: {err}")
         return result
-    result.gen_time = info.gen_time.astimezone(UTC)
-    result.serial = int(info.serial_number)
-    result.policy = info.policy.dotted_string
-    result.nonce = info.nonce
-    result.tsa_name = _general_name(info.name)
+    result.gen_time = _utc(gen_time)
+    result.serial = int(info["serial_number"].native)
+    result.policy = info["policy"].dotted
+    result.nonce = info["nonce"].native
+    result.tsa_name = _general_name(info["tsa"])
 
-    _check_imprint(result, info.message_imprint, data)
-    if nonce is not None and info.nonce != nonce:
+    _check_imprint(result, info["message_imprint"], data)
+    if nonce is not None and result.nonce != nonce:
         result.problems.append("token answers another request (nonce mismatch)")
 
-    signer = _check_signature(result, token, embedded)
+    trust_notes: list[str] = []
+    signer = _check_signature(result, token, trust_notes)
     if signer is not None:
         result.signer_subject = signer.subject.rfc4514_string()
         result.signer_not_after = signer.not_valid_after_utc
+        result.signer_sha256 = hashlib.sha256(signer.public_bytes(Encoding.DER)).hexdigest()
         result.tsa_name = result.tsa_name or result.signer_subject
         _check_eku(result, signer)
         clock = now or datetime.now(UTC)
@@ -141,42 +161,53 @@ def check_token(
 
     if not roots:
         result.trust_problems.append("trust not established: no trusted TSA roots given")
+        result.trust_problems.extend(trust_notes)
         return result
     anchors = [c.public_bytes(Encoding.DER) for c in load_certificates(roots)]
     try:
-        _rust_verify.pkcs7_verify(token, result.gen_time, anchors)
+        _rust_verify.pkcs7_verify(token.der, result.gen_time, anchors)
     except ValueError as err:
         result.chain_valid = False
         result.trust_problems.append(f"TSA chain not valid at {_iso(result.gen_time)}: {_why(err)}")
     else:
         result.chain_valid = True
+    result.trust_problems.extend(trust_notes)
     return result
 
 
 def _check_imprint(result: TokenCheck, imprint: Any, data: bytes) -> None:
-    algo = _DIGESTS.get(imprint.hash_algorithm.dotted_string)
+    oid = imprint["hash_algorithm"]["algorithm"].dotted
+    algo = _DIGESTS.get(oid)
     if algo is None:
-        result.problems.append(f"unsupported imprint hash {imprint.hash_algorithm.dotted_string}")
+        result.problems.append(f"unsupported imprint hash {oid}")
         return
-    result.imprint_matches = bytes(imprint.message) == hashlib.new(algo, data).digest()
+    result.imprint_matches = imprint["hashed_message"].native == hashlib.new(algo, data).digest()
     if not result.imprint_matches:
         result.problems.append("token is for other data (message imprint does not match)")
 
 
 def _check_signature(
-    result: TokenCheck, token: bytes, embedded: list[x509.Certificate]
+    result: TokenCheck, token: cms.SignedToken, trust_notes: list[str]
 ) -> x509.Certificate | None:
     try:
-        signer = cms.find_signer(token, embedded)
-        if signer is None:
+        found = cms.find_signer(token)
+        if found is None:
             result.problems.append("token does not embed its TSA certificate")
             return None
-        result.signature_valid = cms.verify_signed_data(token, signer)
-    except (ValueError, IndexError) as err:  # cms.CmsError, or structure too short
+        signer = cms.load_certificate(found)
+        result.signature_valid = cms.verify_signed_data(token, found)
+        binding = cms.certificate_binding(token, found) if result.signature_valid else None
+    except ValueError as err:  # cms.CmsError, or a certificate cryptography cannot load
         result.problems.append(f"token signature cannot be checked: {err or 'malformed CMS'}")
         return None
     if not result.signature_valid:
         result.problems.append("token signature does not verify with its TSA certificate")
+    elif binding is not None:
+        result.certificate_bound = binding.bound
+        if binding.bound is False:
+            result.problems.append(f"{NOT_BOUND} ({binding.detail})")
+        elif binding.bound is None:
+            trust_notes.append(UNNAMED)
     return signer
 
 
@@ -194,20 +225,36 @@ def _check_eku(result: TokenCheck, cert: x509.Certificate) -> None:
         result.timestamping_eku = True
 
 
-def _status_problem(tsr: bytes, status: int, texts: list[str]) -> str:
-    label = _STATUS.get(status, f"status {status}")
-    failures = [_FAILURES.get(bit, f"failure bit {bit}") for bit in _failure_bits(tsr)]
-    detail = "; ".join([*texts, *failures])
+def _status_problem(resp: cms.Response) -> str:
+    label = _STATUS.get(resp.status, f"status {resp.status}")
+    failures = [_FAILURES.get(bit, f"failure bit {bit}") for bit in resp.failure_bits]
+    detail = "; ".join([*resp.texts, *failures])
     return f"TSA refused the request ({label})" + (f": {detail}" if detail else "")
 
 
 def _general_name(name: Any) -> str | None:
-    if name is None:
+    """The TSTInfo's tsa GeneralName as text: a directory name in RFC 4514 form."""
+    if name is None or name.native is None:
         return None
-    value = getattr(name, "value", name)
-    if isinstance(value, x509.Name):
-        return value.rfc4514_string()
-    return str(value)
+    if name.name == "directory_name":
+        try:
+            return _rfc4514(name.chosen)
+        except ValueError:
+            return str(name.chosen.human_friendly)
+    return str(name.native)
+
+
+def _rfc4514(name: Any) -> str:
+    rdns = [
+        x509.RelativeDistinguishedName(
+            [
+                x509.NameAttribute(x509.ObjectIdentifier(attr["type"].dotted), attr["value"].native)
+                for attr in rdn
+            ]
+        )
+        for rdn in name.chosen
+    ]
+    return x509.Name(rdns).rfc4514_string()
 
 
 def _why(err: Exception) -> str:
@@ -218,28 +265,21 @@ def _why(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def _utc(when: datetime) -> datetime:
+    """A TSTInfo genTime is UTC (RFC 3161 2.4.2); a time without a zone is taken as UTC."""
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def _iso(when: datetime | None) -> str:
     return iso_utc(when) if when else "an unknown time"
-
-
-def _failure_bits(tsr: bytes) -> list[int]:
-    """The PKIFailureInfo bits set in a TimeStampResp's status, if any."""
-    try:
-        _, s, e = cms.tlv(tsr, 0)
-        status = cms.children(tsr, s, e)[0]
-        for tag, _, cs, ce in cms.children(tsr, status[2], status[3]):
-            if tag == 0x03 and ce > cs:
-                bits = tsr[cs + 1 : ce]
-                return [i for i in range(len(bits) * 8) if bits[i // 8] & (0x80 >> (i % 8))]
-    except (cms.CmsError, IndexError):
-        return []
-    return []
 
 
 def token_time(tsr: bytes) -> str | None:
     """genTime of an RFC 3161 response, ISO 8601 UTC; None when it does not parse."""
     try:
-        gen_time: datetime = decode_timestamp_response(tsr).tst_info.gen_time
+        gen_time = cms.read_token(cms.read_response(tsr).token).tst_info["gen_time"].native
+        if not isinstance(gen_time, datetime):
+            return None
+        return iso_utc(_utc(gen_time))
     except Exception:  # any undecodable token: verify reports it, the index skips it
         return None
-    return iso_utc(gen_time)
