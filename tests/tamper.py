@@ -2,7 +2,10 @@
 
 Each rewrites a real package's bytes: change a zip member (optionally making the
 unsigned datapackage.json and its digest agree again), edit one WARC record inside
-the stored data.warc.gz (recompressing only that gzip member), flip a byte.
+the stored data.warc.gz (recompressing only that gzip member), flip a byte. For the zip
+headers themselves, ``raw_entries`` and ``write_raw`` take a package apart and write it
+back byte by byte (extra fields, comments, flags, times and sizes as given), and
+``run_archiver`` runs the real command line in a fresh process under a memory limit.
 """
 
 from __future__ import annotations
@@ -10,10 +13,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import resource
+import struct
 import subprocess
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -211,3 +219,121 @@ def resign_with_another_key(
     }
     changes.update({name: lambda _: None for name in tokens})
     rewrite(path, changes)
+
+
+# -- zip headers, byte by byte ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END = struct.Struct("<4sHHHHIIH")
+
+
+@dataclass
+class RawEntry:
+    """One zip member as it lies in the file: ``data`` as stored (compressed or not)."""
+
+    name: bytes
+    data: bytes
+    method: int
+    crc: int
+    size: int  # uncompressed
+    flags: int = 0
+    time: int = 0
+    date: int = 0
+    local_extra: bytes = b""
+    central_extra: bytes = b""
+    comment: bytes = b""
+    external_attr: int = 0o644 << 16
+    local_sizes: tuple[int, int] | None = None  # (compressed, uncompressed) if not the real
+    after: bytes = b""  # written after the data (a data descriptor, hidden bytes)
+
+
+def raw_entries(path: Path) -> list[RawEntry]:
+    """The members of a zip as they lie in it (the local header's time and extra field)."""
+    out: list[RawEntry] = []
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        for info in zf.infolist():
+            fh.seek(info.header_offset)
+            head = _LOCAL.unpack(fh.read(30))
+            fh.seek(head[9], 1)
+            local_extra = fh.read(head[10])
+            raw_name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+            out.append(
+                RawEntry(
+                    name=raw_name,
+                    data=fh.read(info.compress_size),
+                    method=info.compress_type,
+                    crc=info.CRC,
+                    size=info.file_size,
+                    flags=info.flag_bits,
+                    time=head[4],
+                    date=head[5],
+                    local_extra=local_extra,
+                    central_extra=info.extra,
+                    comment=info.comment,
+                    external_attr=info.external_attr,
+                )
+            )
+    return out
+
+
+def write_raw(path: Path, entries: list[RawEntry], *, comment: bytes = b"") -> None:
+    """A zip of exactly these entries: local headers back to back, then the directory."""
+    body = bytearray()
+    central = bytearray()
+    for e in entries:
+        offset = len(body)
+        csize, usize = e.local_sizes or (len(e.data), e.size)
+        body += _LOCAL.pack(
+            b"PK\x03\x04", 20, e.flags, e.method, e.time, e.date, e.crc, csize, usize,
+            len(e.name), len(e.local_extra),
+        )  # fmt: skip
+        body += e.name + e.local_extra + e.data + e.after
+        central += _CENTRAL.pack(
+            b"PK\x01\x02", 0x0314, 20, e.flags, e.method, e.time, e.date, e.crc, len(e.data),
+            e.size, len(e.name), len(e.central_extra), len(e.comment), 0, 0, e.external_attr,
+            offset,
+        )  # fmt: skip
+        central += e.name + e.central_extra + e.comment
+    n = len(entries)
+    end = _END.pack(b"PK\x05\x06", 0, 0, n, n, len(central), len(body), len(comment))
+    path.write_bytes(bytes(body + central + end + comment))
+
+
+def end_record(*, entries: int, cd_size: int, cd_offset: int, here: int | None = None) -> bytes:
+    """A plain end-of-central-directory record (no comment)."""
+    here = entries if here is None else here
+    return _END.pack(b"PK\x05\x06", 0, 0, here, entries, cd_size, cd_offset, 0)
+
+
+def zip64_end_records(*, entries: int, cd_size: int, at: int) -> bytes:
+    """ZIP64 end record at offset ``at``, its locator, then a plain end record deferring."""
+    record = struct.pack(
+        "<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, cd_size, 0
+    )
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, at, 1)
+    return record + locator + end_record(entries=0xFFFF, cd_size=0xFFFFFFFF, cd_offset=0xFFFFFFFF)
+
+
+def run_archiver(
+    args: list[str], *, memory: int = 1 << 30, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``archiver ARGS`` in a fresh interpreter whose address space is limited to
+    ``memory`` bytes, with no trusted-keys file of the user's in the way."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_")}
+    env["XDG_CONFIG_HOME"] = str(ROOT / "tests" / "no-such-config")
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "archiver.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+        preexec_fn=limit,
+    )

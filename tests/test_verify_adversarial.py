@@ -30,14 +30,21 @@ from tamper import (
     TSR0,
     TSR1,
     WARC,
+    RawEntry,
+    end_record,
     gzip_members,
     members,
+    raw_entries,
     record_header,
     resign_token,
     rewrite,
+    run_archiver,
+    write_raw,
+    zip64_end_records,
 )
 
 from archiver.proof import signing
+from archiver.schema import validate
 from archiver.verify.run import VerifyReport, render_text, verify_package
 
 
@@ -587,3 +594,223 @@ def test_zip64_local_size_differing_from_the_directory(built: Built, pkg: Path) 
     data[extra_at + 4 : extra_at + 12] = struct.pack("<Q", usize + 1)
     pkg.write_bytes(bytes(data))
     assert_fails_naming(verify(built, pkg), f"{PAGES}: the local header's size")
+
+
+# -- bounds: what the zip claims about itself is not what verify allocates ------------------
+
+
+def _sparse(path: Path, size: int, end: bytes) -> Path:
+    """A ``size``-byte file of holes ending in ``end`` (no disk used but the last block)."""
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+        fh.seek(size - len(end))
+        fh.write(end)
+    return path
+
+
+def _assert_refused_by_the_cli(path: Path, reason: str) -> None:
+    """Exit 1 with one reason, text and JSON, under a 1 GiB address-space limit."""
+    text = run_archiver(["verify", str(path)])
+    assert text.returncode == 1, (text.stdout, text.stderr)
+    assert text.stderr == "" and "MemoryError" not in text.stdout
+    lines = text.stdout.splitlines()
+    assert [line for line in lines if "(zip structure):" in line and reason in line], lines
+    assert text.stdout.rstrip().endswith("Result: FAILED (exit 1)")
+    js = run_archiver(["verify", str(path), "--json"])
+    assert js.returncode == 1 and js.stderr == "", js.stderr
+    doc = json.loads(js.stdout)
+    validate(doc, "verify.schema.json")
+    assert doc["exit_code"] == 1 and doc["integrity"] == "failed" and doc["error"] is None
+    layout = next(c for c in doc["checks"] if c["id"] == "layout")
+    assert [p["message"] for p in layout["problems"]] == [next(iter(layout["problems"]))["message"]]
+    assert reason in layout["problems"][0]["message"]
+    assert {c["status"] for c in doc["checks"] if c["id"] != "layout"} == {"not checked"}
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize("claim", ["4 GiB directory", "4 GiB zip64 directory", "10^9 entries"])
+def test_end_record_claiming_more_than_the_bounds_is_refused_unread(
+    tmp_path: Path, claim: str
+) -> None:
+    """A 5 GiB sparse file whose end record claims a 4 GiB directory made verify read it all
+    (4.1 GB, 24 s; MemoryError and exit 3 under a memory limit, no JSON)."""
+    size = 5 * GIB
+    if claim == "4 GiB directory":
+        end = end_record(entries=3, cd_size=0xFFFFFFF0, cd_offset=GIB)
+        reason = "claims a central directory of 4294967280 bytes (4.0 GiB)"
+    else:
+        entries, cd_size = (3, 4 * GIB) if "zip64" in claim else (10**9, 46)
+        end = zip64_end_records(entries=entries, cd_size=cd_size, at=size - 98)
+        reason = (
+            "claims a central directory of 4294967296 bytes"
+            if "zip64" in claim
+            else "claims 1000000000 entries"
+        )
+    path = _sparse(tmp_path / "sparse.wacz", size, end)
+    _assert_refused_by_the_cli(path, reason)
+
+
+def test_directory_holding_more_entries_than_the_bound_is_refused(tmp_path: Path) -> None:
+    """The end record may undercount: the walk itself stops at 100,000 entries."""
+    one = RawEntry(name=b"x", data=b"", method=0, crc=0, size=0)
+    write_raw(tmp_path / "one.wacz", [one])
+    data = (tmp_path / "one.wacz").read_bytes()
+    eocd = data.rindex(b"PK\x05\x06")
+    (cd_offset,) = struct.unpack("<I", data[eocd + 16 : eocd + 20])
+    entry = data[cd_offset:eocd]
+    directory = entry * 100_001
+    path = tmp_path / "many.wacz"
+    path.write_bytes(
+        data[:cd_offset]
+        + directory
+        + end_record(entries=0xFFFF, cd_size=len(directory), cd_offset=cd_offset)
+    )
+    _assert_refused_by_the_cli(path, "the zip directory holds more than 100000 entries")
+
+
+@pytest.mark.parametrize("field", ["name", "extra field", "comment"])
+def test_directory_entry_with_an_oversized_field_is_refused(
+    built: Built, pkg: Path, field: str
+) -> None:
+    entries = raw_entries(pkg)
+    big = b"\x99\x99" + struct.pack("<H", 2000) + b"\0" * 2000
+    if field == "name":
+        entries.append(RawEntry(name=b"pages/" + b"a" * 2000, data=b"", method=0, crc=0, size=0))
+    elif field == "extra field":
+        entries[0].central_extra = big
+    else:
+        entries[0].comment = b"c" * 2000
+    write_raw(pkg, entries)
+    report = verify(built, pkg)
+    assert report.exit_code == 1
+    assert all_problems(report) == [
+        f"(zip structure): entry {len(entries) if field == 'name' else 1} of the zip directory "
+        f"has {'an' if field == 'extra field' else 'a'} {field} of "
+        f"{2006 if field == 'name' else 2004 if field == 'extra field' else 2000}"
+        f" bytes; more than 1024 is refused"
+    ]
+
+
+# -- unsigned data hidden in the zip headers ---------------------------------------------
+
+EXTENDED_TIME = struct.pack("<HHBI", 0x5455, 5, 1, 1795771087)  # Info-ZIP mtime field
+
+
+def _entry(entries: list[RawEntry], name: str) -> RawEntry:
+    return next(e for e in entries if e.name == name.encode())
+
+
+def test_the_raw_zip_writer_rewrites_the_clean_package_into_a_passing_one(
+    built: Built, pkg: Path
+) -> None:
+    """Baseline for the tests below: write_raw(raw_entries(p)) is a faithful copy."""
+    write_raw(pkg, raw_entries(pkg))
+    report = verify(built, pkg)
+    assert report.exit_code == 0, render_text(report)
+
+
+def test_member_times_changed_in_both_headers_still_pass(built: Built, pkg: Path) -> None:
+    """Zip times are the writer's clock, claimed nowhere else: no false alarm."""
+    entries = raw_entries(pkg)
+    for e in entries:
+        e.time, e.date = 0x4A6F, 0x5C21
+    write_raw(pkg, entries)
+    report = verify(built, pkg)
+    assert report.exit_code == 0, render_text(report)
+
+
+@pytest.mark.parametrize("header", ["directory", "local", "both"])
+def test_extra_field_archiver_never_writes_is_named(built: Built, pkg: Path, header: str) -> None:
+    entries = raw_entries(pkg)
+    page = _entry(entries, PAGES)
+    if header != "local":
+        page.central_extra = EXTENDED_TIME
+    if header != "directory":
+        page.local_extra = EXTENDED_TIME
+    write_raw(pkg, entries)
+    names = [f"{PAGES}: its {h} header carries a zip extra field 0x5455 of 5 bytes" for h in
+             (["directory", "local"] if header == "both" else [header])]  # fmt: skip
+    assert_fails_naming(verify(built, pkg), *names)
+
+
+def test_sixty_kib_hidden_in_a_local_extra_field_is_named(built: Built, pkg: Path) -> None:
+    """The local header's extra field is read past by every reader and hashed by none."""
+    entries = raw_entries(pkg)
+    _entry(entries, WARC).local_extra = struct.pack("<HH", 0xCAFE, 60000) + b"secret" * 10000
+    write_raw(pkg, entries)
+    assert_fails_naming(
+        verify(built, pkg),
+        f"{WARC}: its local header has an extra field of 60004 bytes",
+        f"{WARC}: its local header carries a zip extra field 0xcafe of 60000 bytes",
+    )
+
+
+def test_per_file_comment_is_named(built: Built, pkg: Path) -> None:
+    entries = raw_entries(pkg)
+    _entry(entries, MANIFEST).comment = b"signed by the mayor's office"
+    write_raw(pkg, entries)
+    assert_fails_naming(verify(built, pkg), f"{MANIFEST}: carries a zip comment of 28 bytes")
+
+
+@pytest.mark.parametrize("extra_bytes", [0, 8])
+def test_zip64_field_holding_more_than_its_sizes_is_named(
+    built: Built, pkg: Path, extra_bytes: int
+) -> None:
+    """A ZIP64 field standing for both maxed local sizes holds 16 bytes; 8 more are hidden."""
+    entries = raw_entries(pkg)
+    page = _entry(entries, PAGES)
+    page.local_sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+    hidden = b"SECRET!!"[:extra_bytes]
+    page.local_extra = struct.pack("<HHQQ", 1, 16 + extra_bytes, page.size, len(page.data))
+    page.local_extra += hidden
+    write_raw(pkg, entries)
+    report = verify(built, pkg)
+    if not extra_bytes:
+        assert report.exit_code == 0, render_text(report)
+    else:
+        assert_fails_naming(report, f"{PAGES}: its local header's ZIP64 field holds 24 bytes")
+
+
+def test_crc_of_the_stored_warc_changed_in_both_headers_is_named(built: Built, pkg: Path) -> None:
+    """Every other unzipper calls this WARC damaged: verify must not call it intact."""
+    entries = raw_entries(pkg)
+    _entry(entries, WARC).crc ^= 1
+    write_raw(pkg, entries)
+    assert_fails_naming(verify(built, pkg), f"{WARC}: its CRC-32 does not match the zip header")
+
+
+def test_data_descriptor_flag_without_a_descriptor_is_named(built: Built, pkg: Path) -> None:
+    """A streaming unzipper looks for a descriptor after the data and finds the next file."""
+    entries = raw_entries(pkg)
+    _entry(entries, PAGES).flags |= 0x08
+    write_raw(pkg, entries)
+    assert_fails_naming(verify(built, pkg), f"{PAGES}: its flags promise a data descriptor")
+
+
+def test_end_record_counting_entries_on_this_disk_differently_is_named(
+    built: Built, pkg: Path
+) -> None:
+    data = bytearray(pkg.read_bytes())
+    eocd = data.rindex(b"PK\x05\x06")
+    (here,) = struct.unpack("<H", data[eocd + 8 : eocd + 10])
+    data[eocd + 8 : eocd + 10] = struct.pack("<H", here - 1)
+    pkg.write_bytes(bytes(data))
+    assert_fails_naming(verify(built, pkg), "(zip structure): the end record's disk numbers")
+
+
+def test_signer_key_with_other_line_ends_is_named(built: Built, pkg: Path) -> None:
+    """The same key in other bytes: unsigned bytes changed, though the key is the signer's."""
+    rewrite(pkg, {PUB: lambda d: d.replace(b"\n", b"\r\n")})
+    report = verify(built, pkg)
+    assert report.signer_fingerprint == signing.fingerprint(built.key)
+    assert_fails_naming(report, f"{PUB}: holds the signer's key, but not byte for byte")
+
+
+def test_datapackage_digest_carrying_another_key_is_named(built: Built, pkg: Path) -> None:
+    def note(data: bytes) -> bytes:
+        return json.dumps({**json.loads(data), "note": "verified by the newsroom"}).encode()
+
+    rewrite(pkg, {"datapackage-digest.json": note}, fix_datapackage=False)
+    assert_fails_naming(verify(built, pkg), "datapackage-digest.json: must hold exactly the path")

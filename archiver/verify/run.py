@@ -20,6 +20,11 @@ Integrity checks must all pass for exit 0. Trust is "not established" when you g
 no anchors (exit 0, loudly), a failure when you gave anchors that do not match, and a
 failure under ``strict`` when missing.
 
+Memory is bounded by the work, not by what the file claims: ``zipstructure.read_directory``
+reads the end records first and refuses a central directory over 64 MiB or larger than
+the file, over 100,000 entries, or a name, extra field or comment over 1 KiB, before
+``zipfile`` allocates anything for it (a failed ``layout`` check, exit 1, one reason).
+
 Unreadable input (not a file, not a zip, a truncated zip) does not raise: the report
 carries ``error`` and ``exit_code`` 2, so ``--json`` still prints one document. Bad
 *arguments* (a trusted key that is not a key, an unreadable trusted-keys file, a TSA
@@ -38,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -45,7 +51,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import SchemaError, TimestampError, UsageError
-from ..layout import CDXJ, DATAPACKAGE, DATAPACKAGE_DIGEST, MANIFEST, SIGNATURE, SIGNER, WARC
+from ..layout import (
+    CDXJ,
+    DATAPACKAGE,
+    DATAPACKAGE_DIGEST,
+    MANIFEST,
+    SIGNATURE,
+    SIGNER,
+    WARC,
+)
 from ..package import BAD_ZIP
 from ..proof import roots, signing
 from ..proof.manifest import parse_manifest
@@ -58,6 +72,7 @@ from .tokens import check_tokens
 from .warcscan import CHUNK, ScannedRecord, WarcFormatError, scan_warc
 from .zipread import (
     CONTENT_PREFIXES,
+    CRC_MISMATCH,
     ENCRYPTED,
     MemberError,
     MemberHash,
@@ -67,7 +82,7 @@ from .zipread import (
     read_small,
     token_names,
 )
-from .zipstructure import structure_problems
+from .zipstructure import WHOLE, read_directory, structure_problems
 
 __all__ = ["VerifyReport", "render_text", "verify_package"]
 
@@ -107,17 +122,50 @@ def verify_package(
     )
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as zf:
-            _Verifier(report, path, zf, anchors, tsa_roots, when).run()
-    except FileNotFoundError:
-        report.error = f"{path} does not exist"
-    except IsADirectoryError:
-        report.error = f"{path} is a folder, not a .wacz package"
-    except PermissionError:
-        report.error = f"{path} is not readable (permission denied)"
+        directory = read_directory(path)
+        if directory.refused is not None:
+            _refuse(report, directory.refused)
+            return report
+        zf = zipfile.ZipFile(path)
+    except BAD_ZIP as err:  # zipfile also raises ValueError, NotImplementedError on odd bytes
+        report.error = _unreadable(path, err)
+        return report
+    try:
+        with zf:
+            _Verifier(report, path, zf, anchors, tsa_roots, when, directory.problems).run()
     except (zipfile.BadZipFile, EOFError, OSError) as err:
-        report.error = f"{path} is not a zip file, or it is truncated ({err})"
+        report.error = _unreadable(path, err)
     return report
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    if isinstance(err, FileNotFoundError):
+        return f"{path} does not exist"
+    if isinstance(err, IsADirectoryError):
+        return f"{path} is a folder, not a .wacz package"
+    if isinstance(err, PermissionError):
+        return f"{path} is not readable (permission denied)"
+    return f"{path} is not a zip file, or it is truncated ({err})"
+
+
+def _new_checks() -> dict[str, Check]:
+    return {
+        "layout": Check("layout", "1 zip structure and WACZ layout", "integrity"),
+        "files": Check("files", "2 file hashes", "integrity"),
+        "records": Check("records", "3 WARC records", "integrity"),
+        "index": Check("index", "4 CDXJ index", "integrity"),
+        "signature": Check("signature", "5 signature", "integrity"),
+        "key": Check("key", "6 signing key trusted", "trust"),
+    }
+
+
+def _refuse(report: VerifyReport, reason: str) -> None:
+    """The zip's directory claims more than verify will read: a failed check, not a crash."""
+    checks = _new_checks()
+    checks["layout"].fail(WHOLE, reason)
+    for check in list(checks.values())[1:]:
+        check.skip("the zip directory was refused unread")
+    report.checks.extend(checks.values())
 
 
 class _Verifier:
@@ -129,8 +177,10 @@ class _Verifier:
         anchors: set[str],
         tsa_roots: Sequence[bytes],
         now: datetime,
+        directory_problems: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.report = report
+        self.directory_problems = list(directory_problems)
         self.now = now
         self.path = path
         self.zf = zf
@@ -138,14 +188,7 @@ class _Verifier:
         self.tsa_roots = list(tsa_roots)
         self.infos = zf.infolist()
         self.by_name = {i.filename: i for i in self.infos}
-        self.checks = {
-            "layout": Check("layout", "1 zip structure and WACZ layout", "integrity"),
-            "files": Check("files", "2 file hashes", "integrity"),
-            "records": Check("records", "3 WARC records", "integrity"),
-            "index": Check("index", "4 CDXJ index", "integrity"),
-            "signature": Check("signature", "5 signature", "integrity"),
-            "key": Check("key", "6 signing key trusted", "trust"),
-        }
+        self.checks = _new_checks()
         report.checks.extend(self.checks.values())
         self.manifest: dict[str, Any] | None = None
         self.manifest_bytes: bytes | None = None
@@ -182,19 +225,25 @@ class _Verifier:
         check = self.checks["layout"]
         for where, problem in layout_problems(self.infos):
             check.fail(where, problem)
-        for where, problem in structure_problems(self.path, self.zf):
+        for where, problem in [*self.directory_problems, *structure_problems(self.path, self.zf)]:
             check.fail(where, problem)
         data = self._small(DATAPACKAGE, DATAPACKAGE_LIMIT)
         digest_doc = self._small(DATAPACKAGE_DIGEST)
         if data is not None and digest_doc is not None:
             actual = "sha256:" + hashlib.sha256(data).hexdigest()
             try:
-                claimed = json.loads(digest_doc).get("hash")
-            except (ValueError, AttributeError):
-                claimed = None
+                doc = json.loads(digest_doc)
+            except ValueError:
+                doc = None
+            claimed = doc.get("hash") if isinstance(doc, dict) else None
             if claimed != actual:
                 check.fail(
                     DATAPACKAGE_DIGEST, "does not match the sha256 of datapackage.json (edited?)"
+                )
+            elif doc != {"path": DATAPACKAGE, "hash": actual}:
+                check.fail(
+                    DATAPACKAGE_DIGEST,
+                    f"must hold exactly the path {DATAPACKAGE!r} and its hash (unsigned extras)",
                 )
         self.datapackage = data
         check.settle(f"{len(self.infos)} files, each once, nothing unexpected")
@@ -209,10 +258,12 @@ class _Verifier:
             return records, None, None
         digest = hashlib.sha256()
         size = 0
+        crc = 0
 
         def tap(chunk: bytes) -> None:
-            nonlocal size
+            nonlocal size, crc
             digest.update(chunk)
+            crc = zlib.crc32(chunk, crc)
             size += len(chunk)
 
         error: str | None = None
@@ -231,6 +282,8 @@ class _Verifier:
                         tap(chunk)
         except (MemberError, *BAD_ZIP) as err:
             return records, f"cannot be read: {err}", MemberHash(WARC, None, size, str(err))
+        if crc != info.CRC and size == info.file_size:
+            return records, error, MemberHash(WARC, None, size, CRC_MISMATCH)
         return records, error, MemberHash(WARC, digest.hexdigest(), size)
 
     # -- manifest -------------------------------------------------------------------
@@ -381,6 +434,11 @@ class _Verifier:
             packed = self.manifest["signer"]["fingerprint"]
             if self.report.signer_fingerprint and packed != self.report.signer_fingerprint:
                 check.fail(MANIFEST, "names a different signer key than provenance/signer.pub.pem")
+            elif pem != self.manifest["signer"]["public_key_pem"].encode():
+                check.fail(
+                    SIGNER,
+                    "holds the signer's key, but not byte for byte as the signed manifest has it",
+                )
         check.settle(
             f"manifest.json is signed by key {self.report.signer_fingerprint} (Ed25519); "
             "this proves the manifest is unchanged since that key signed it"

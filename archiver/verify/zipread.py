@@ -3,8 +3,8 @@
 ``hash_members`` reads every member through ``zipfile`` (so its CRC-32 is checked too)
 in fixed-size chunks: memory stays flat however large a member is or inflates to.
 ``raw_stored_stream`` gives the bytes of a STORED member straight from the file, so a
-second reader (the WARC scanner) can work on them in another thread without paying
-for the CRC again.
+second reader (the WARC scanner) can work on them in another thread; the caller checks
+their CRC-32 itself (``zlib.crc32`` on the same chunks, no second read).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 import io
 import struct
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ CHUNK = 1 << 18  # 256 KiB: inflating and hashing stay in the L2 cache
 REQUIRED = (*CONTENT, *SIGNED, DATAPACKAGE, DATAPACKAGE_DIGEST)
 CONTENT_PREFIXES = ("archive/", "indexes/", "pages/")
 ENCRYPTED = "is encrypted, so it cannot be checked"
+CRC_MISMATCH = "its CRC-32 does not match the zip header (damaged, or the header was edited)"
 
 
 class MemberError(Exception):
@@ -84,6 +86,7 @@ def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
         for info in infos:
             digest = hashlib.sha256()
             size = 0
+            crc = 0
             if info.flag_bits & 0x1:
                 out.append(MemberHash(info.filename, None, 0, ENCRYPTED))
                 continue
@@ -94,9 +97,14 @@ def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
                 with opened as fh:
                     while chunk := fh.read(CHUNK):
                         digest.update(chunk)
+                        if stored:
+                            crc = zlib.crc32(chunk, crc)
                         size += len(chunk)
             except (MemberError, *BAD_ZIP) as err:
                 out.append(MemberHash(info.filename, None, size, f"cannot be read: {err}"))
+                continue
+            if stored and crc != info.CRC and size == info.compress_size:
+                out.append(MemberHash(info.filename, None, size, CRC_MISMATCH))
                 continue
             out.append(MemberHash(info.filename, digest.hexdigest(), size))
     return out
