@@ -311,9 +311,18 @@ def index() -> None:
 @index.command()
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
 def rebuild(archive_path: str | None) -> None:
-    """Recreate the index from the packages in the archive."""
-    count = _archive(archive_path).rebuild()
-    click.echo(f"indexed {count} capture(s)")
+    """Recreate the index from the packages in the archive.
+
+    Every readable package is indexed; each one that is not is named on stderr with
+    the reason, and the exit code is then 1.
+    """
+    result = _archive(archive_path).rebuild()
+    for path, reason in result.skipped:
+        click.echo(f"archiver: error: cannot index {path}: {reason}", err=True)
+    skipped = f", {len(result.skipped)} package(s) skipped" if result.skipped else ""
+    click.echo(f"indexed {result.indexed} capture(s){skipped}")
+    if result.skipped:
+        sys.exit(1)
 
 
 @cli.group()

@@ -124,7 +124,7 @@ def test_rebuild_reproduces_the_index_from_the_packages(tmp_path: Path) -> None:
         title="Second",
         signer=None,
     )
-    assert archive.rebuild() == 2
+    assert archive.rebuild().indexed == 2
     entries = archive.list(url=first.url)
     assert [e.id for e in entries] == ["20261127T091807Z-0badc0de", "20261128T091807Z-00c0ffee"]
     a, b = entries
@@ -142,15 +142,58 @@ def test_rebuild_reproduces_the_index_from_the_packages(tmp_path: Path) -> None:
         (tmp_path / "a" / f"index.sqlite3{suffix}").unlink(missing_ok=True)
     fresh = Archive(tmp_path / "a")
     assert fresh.list() == []
-    assert fresh.rebuild() == 2
+    assert fresh.rebuild().indexed == 2
     assert fresh.list() == entries
 
 
-def test_rebuild_names_a_broken_package(tmp_path: Path) -> None:
+def test_rebuild_indexes_every_readable_package_and_names_each_bad_one(tmp_path: Path) -> None:
     archive = Archive(tmp_path / "a")
-    archive.package_path("20261127T091807Z-00000000").write_bytes(b"not a zip")
-    with pytest.raises(ArchiveError, match=r"cannot index .*20261127T091807Z-00000000\.wacz"):
-        archive.rebuild()
+    bad = {
+        "20261127T000000Z-00000000.wacz": b"",  # empty: sorts before the good ones
+        "20261127T091807Z-00000000.wacz": b"not a zip",
+        "20261128T000000Z-00000000.wacz": make_package(
+            tmp_path, tmp_path / "t.wacz"
+        ).path.read_bytes()[:-100],  # truncated: no zip directory
+    }
+    for name, data in bad.items():
+        (archive.captures / name).write_bytes(data)
+    (archive.captures / "folder.wacz").mkdir()
+    make_package(tmp_path, archive.package_path("20261127T091807Z-0badc0de"))
+    make_package(
+        tmp_path,
+        archive.package_path("20261129T091807Z-00c0ffee"),
+        capture_id="20261129T091807Z-00c0ffee",
+    )
+    result = archive.rebuild()
+    assert result.indexed == 2
+    assert [e.id for e in archive.list()] == [
+        "20261127T091807Z-0badc0de",
+        "20261129T091807Z-00c0ffee",
+    ]
+    assert [p.name for p, _ in result.skipped] == sorted([*bad, "folder.wacz"])
+    reasons = dict((p.name, r) for p, r in result.skipped)
+    assert "not a WACZ package" in reasons["20261127T000000Z-00000000.wacz"]
+    assert "truncated" in reasons["20261128T000000Z-00000000.wacz"]
+    assert "cannot be read" in reasons["folder.wacz"]
+
+
+def test_an_index_of_the_previous_schema_is_refilled_from_the_packages(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    (root / "captures").mkdir(parents=True)
+    make_package(tmp_path, root / "captures" / "renamed.wacz")
+    with sqlite3.connect(root / "index.sqlite3") as db:  # version 1: no file column
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (1)")
+        db.execute(
+            "CREATE TABLE captures (id TEXT PRIMARY KEY, url TEXT NOT NULL, "
+            "final_url TEXT NOT NULL, started TEXT NOT NULL, ended TEXT NOT NULL, "
+            "status INTEGER NOT NULL, title TEXT NOT NULL, package_sha256 TEXT NOT NULL, "
+            "text_sha256 TEXT, signed_by TEXT, tsa_times TEXT NOT NULL)"
+        )
+    db.close()
+    archive = Archive(root)
+    assert [e.id for e in archive.list()] == ["20261127T091807Z-0badc0de"]
+    assert archive.resolve("20261127T091807Z-0badc0de") == root / "captures" / "renamed.wacz"
 
 
 def test_archive_that_is_a_file_is_refused(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""The archive folder: ``captures/<id>.wacz`` and the SQLite index that lists them.
+"""The archive folder: ``captures/*.wacz`` and the SQLite index that lists them.
 
-The index is a cache: ``Archive.rebuild()`` recreates it from the packages alone.
-Several processes may write one archive at once (WAL journal, busy timeout, one short
-transaction per write). This is the only module that uses sqlite3.
+The index is a cache: ``Archive.rebuild()`` recreates it from the packages alone. It
+records each capture under its signed id and the file it was found in, so a renamed
+package is still found by its id. Several processes may write one archive at once (WAL
+journal, busy timeout, one short transaction per write). This is the only module that
+uses sqlite3.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from ..package import WaczReader
 from .entry import IndexEntry, new_capture_id
 from .scan import package_tsa_times, scan_package
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the package file name of each capture
 INDEX_NAME = "index.sqlite3"
 CAPTURES = "captures"
 BUSY_TIMEOUT_S = 60.0
@@ -53,7 +55,8 @@ CREATE TABLE IF NOT EXISTS captures (
     package_sha256 TEXT NOT NULL,
     text_sha256 TEXT,
     signed_by TEXT,
-    tsa_times TEXT NOT NULL
+    tsa_times TEXT NOT NULL,
+    file TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures (url);
 CREATE INDEX IF NOT EXISTS captures_final_url ON captures (final_url);
@@ -88,6 +91,12 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
 
+# ``file``: the package's name in captures/ (NULL: ``<id>.wacz``).
+_INSERT = (
+    f"INSERT INTO captures ({','.join(_COLUMNS)}, file) VALUES ({','.join('?' * len(_COLUMNS))}, ?)"
+)
+
+
 def _row(entry: IndexEntry) -> tuple[Any, ...]:
     values = asdict(entry)
     values["tsa_times"] = json.dumps(entry.tsa_times)
@@ -98,6 +107,15 @@ def _entry(row: sqlite3.Row) -> IndexEntry:
     values = {c: row[c] for c in _COLUMNS}
     values["tsa_times"] = json.loads(values["tsa_times"])
     return IndexEntry(**values)
+
+
+@dataclass
+class RebuildResult:
+    """What ``Archive.rebuild`` did: how many captures it indexed, and each package it
+    could not index, with the reason."""
+
+    indexed: int
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 class Archive:
@@ -149,30 +167,34 @@ class Archive:
             db.close()
 
     def package_path(self, capture_id: str) -> Path:
-        """Where the package of ``capture_id`` lives (or will)."""
-        return self.captures / f"{capture_id}.wacz"
+        """Where the package of ``capture_id`` lives: the file the index names for it,
+        else ``captures/<id>.wacz`` (where a new capture goes)."""
+        with self._db() as db:
+            row = db.execute("SELECT file FROM captures WHERE id = ?", (capture_id,)).fetchone()
+        return self.captures / (row["file"] if row and row["file"] else f"{capture_id}.wacz")
 
     def new_id(self, now: datetime) -> str:
         """A capture id whose package name is not taken yet, on disk or in the index."""
         while True:
             capture_id = new_capture_id(now)
-            if self.package_path(capture_id).exists():
+            if (self.captures / f"{capture_id}.wacz").exists():
                 continue
             with self._db() as db:
                 taken = db.execute("SELECT 1 FROM captures WHERE id = ?", (capture_id,)).fetchone()
             if not taken:
                 return capture_id
 
-    def add(self, entry: IndexEntry) -> None:
-        """Record a capture; ArchiveError if its id is already indexed."""
-        marks = ",".join("?" for _ in _COLUMNS)
+    def add(self, entry: IndexEntry, file: str | None = None) -> None:
+        """Record a capture whose package is ``captures/<file>`` (default ``<id>.wacz``);
+        ArchiveError if its id or file is already indexed."""
+        file = file or f"{entry.id}.wacz"
         with self._db() as db:
             try:
-                db.execute(
-                    f"INSERT INTO captures ({','.join(_COLUMNS)}) VALUES ({marks})", _row(entry)
-                )
+                db.execute(_INSERT, (*_row(entry), file))
             except sqlite3.IntegrityError as exc:
-                raise ArchiveError(f"capture {entry.id} is already in archive {self.root}") from exc
+                raise ArchiveError(
+                    f"capture {entry.id} (or package {file}) is already in archive {self.root}"
+                ) from exc
 
     def list(self, url: str | None = None) -> list[IndexEntry]:
         """Every capture (of ``url``, requested or final, when given), oldest first."""
@@ -210,16 +232,17 @@ class Archive:
         if path is not None:
             return path
         try:
-            found = self.package_path(self.get(ref).id)
+            entry = self.get(ref)
         except ArchiveError as exc:
-            if ref and self.package_path(ref).is_file():
-                return self.package_path(ref)
+            if ref and (self.captures / f"{ref}.wacz").is_file():
+                return self.captures / f"{ref}.wacz"
             raise UsageError(
                 f"{ref} is neither a capture id in archive {self.root} nor a .wacz file"
             ) from exc
+        found = self.package_path(entry.id)
         if not found.is_file():
             raise ArchiveError(
-                f"capture {found.stem} is indexed but {found} is missing: "
+                f"capture {entry.id} is indexed but {found} is missing: "
                 "run 'archiver index rebuild'"
             )
         return found
@@ -234,32 +257,50 @@ class Archive:
             tsa_times = package_tsa_times(wacz)
         with self._db() as db:
             db.execute(
-                "UPDATE captures SET package_sha256 = ?, tsa_times = ? WHERE id = ?",
-                (package_sha256, json.dumps(tsa_times), path.name.removesuffix(".wacz")),
+                "UPDATE captures SET package_sha256 = ?, tsa_times = ? "
+                "WHERE file = ? OR (file IS NULL AND id || '.wacz' = ?)",
+                (package_sha256, json.dumps(tsa_times), path.name, path.name),
             )
 
-    def rebuild(self) -> int:
-        """Drop the index and refill it from every package in ``captures/``."""
-        entries: list[IndexEntry] = []
+    def rebuild(self) -> RebuildResult:
+        """Drop the index and refill it from the packages in ``captures/``.
+
+        Every readable package is indexed under its signed id and the file it is in; each
+        one that cannot be (unreadable, or a second file holding an id already indexed)
+        is listed in ``skipped`` with the reason.
+        """
+        scanned: list[tuple[IndexEntry, Path]] = []
+        skipped: list[tuple[Path, str]] = []
         for path in sorted(self.captures.glob("*.wacz")):
             if path.name.startswith("."):
                 continue
             try:
-                entries.append(scan_package(path))
+                scanned.append((scan_package(path), path))
             except PackageError as exc:
-                raise ArchiveError(f"cannot index {path}: {exc}") from exc
-        marks = ",".join("?" for _ in _COLUMNS)
+                skipped.append((path, str(exc)))
+        # Of two files holding one capture, the one named after its id is indexed.
+        scanned.sort(key=lambda found: (found[1].name != f"{found[0].id}.wacz", found[1].name))
+        kept: dict[str, Path] = {}
+        for entry, path in scanned:
+            if entry.id in kept:
+                skipped.append(
+                    (
+                        path,
+                        f"holds capture {entry.id}, which {kept[entry.id].name} holds too: "
+                        "keep one of the two",
+                    )
+                )
+            else:
+                kept[entry.id] = path
+        rows = [(e, p.name) for e, p in scanned if kept[e.id] == p]
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DROP TABLE IF EXISTS captures")
             db.execute("DROP TABLE IF EXISTS schema_version")
             _create_schema(db)
-            db.executemany(
-                f"INSERT INTO captures ({','.join(_COLUMNS)}) VALUES ({marks})",
-                [_row(e) for e in entries],
-            )
+            db.executemany(_INSERT, [(*_row(e), file) for e, file in rows])
             db.execute("COMMIT")
-        return len(entries)
+        return RebuildResult(indexed=len(rows), skipped=sorted(skipped))
 
 
 def package_file(ref: str) -> Path | None:

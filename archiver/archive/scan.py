@@ -24,7 +24,10 @@ _SMALL = 64 << 20  # bound on any JSON member or record read while indexing
 
 def scan_package(path: Path) -> IndexEntry:
     """The index entry of one package, from its own members (PackageError if unreadable)."""
-    package_sha = sha256_file(path)[0].removeprefix("sha256:")
+    try:
+        package_sha = sha256_file(path)[0].removeprefix("sha256:")
+    except OSError as exc:
+        raise PackageError(f"{path} cannot be read: {exc.strerror or exc}") from exc
     capture_id = path.name.removesuffix(".wacz")
     with WaczReader(path) as wacz:
         page = _page(wacz)
@@ -45,7 +48,7 @@ def scan_package(path: Path) -> IndexEntry:
             (
                 int(e["status"])
                 for e in cdxj
-                if e.get("url") == final_url and str(e.get("status", "")).isdigit()
+                if e.get("url") == final_url and str(e.get("status", "")).isdecimal()
             ),
             0,
         )
