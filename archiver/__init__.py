@@ -22,6 +22,9 @@ SOFTWARE = f"archiver {__version__}"
 _EXPORTS = {
     # capture
     "capture_url": "archiver.capture",
+    "capture_batch": "archiver.capture",
+    "BatchSummary": "archiver.capture",
+    "CaptureFailure": "archiver.capture",
     "CaptureOptions": "archiver.capture",
     "CaptureResult": "archiver.capture",
     "find_browser": "archiver.capture",
@@ -48,6 +51,7 @@ _EXPORTS = {
     "UsageError": "archiver.errors",
     "BrowserError": "archiver.errors",
     "CaptureError": "archiver.errors",
+    "CaptureInterrupted": "archiver.errors",
     "ArchiveError": "archiver.errors",
     "PackageError": "archiver.errors",
     "SigningKeyError": "archiver.errors",
@@ -60,8 +64,11 @@ __all__ = [
     "Archive",
     "ArchiveError",
     "ArchiverError",
+    "BatchSummary",
     "BrowserError",
     "CaptureError",
+    "CaptureFailure",
+    "CaptureInterrupted",
     "CaptureOptions",
     "CaptureResult",
     "DiffReport",
@@ -76,6 +83,7 @@ __all__ = [
     "__version__",
     "add_timestamps",
     "build_history",
+    "capture_batch",
     "capture_url",
     "diff_documents",
     "find_browser",
@@ -103,13 +111,22 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .archive import Archive, IndexEntry, resolve_capture
-    from .capture import CaptureOptions, CaptureResult, capture_url, find_browser
+    from .capture import (
+        BatchSummary,
+        CaptureFailure,
+        CaptureOptions,
+        CaptureResult,
+        capture_batch,
+        capture_url,
+        find_browser,
+    )
     from .diff import DiffReport, HistoryReport, build_history, diff_documents
     from .errors import (
         ArchiveError,
         ArchiverError,
         BrowserError,
         CaptureError,
+        CaptureInterrupted,
         PackageError,
         SchemaError,
         SigningKeyError,

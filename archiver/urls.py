@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import UsageError
@@ -65,3 +67,39 @@ def lookup_form(url: str) -> str:
         return validate_url(url)
     except UsageError:
         return url.strip()
+
+
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")  # "URL  # note": a URL has no whitespace
+
+
+@dataclass
+class UrlList:
+    """The URLs of a list file in order, and one ``SOURCE:LINE: reason`` per bad line."""
+
+    urls: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_url_list(data: bytes, source: str) -> UrlList:
+    """One URL per line; blank lines and ``#`` comments (whole-line or trailing) skipped.
+
+    A line that is not a capturable URL (or not UTF-8) is reported as
+    ``source:line: reason`` and left out; the other lines still count.
+    """
+    found = UrlList()
+    for number, raw in enumerate(data.splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            found.problems.append(f"{source}:{number}: not UTF-8 text")
+            continue
+        text = _TRAILING_COMMENT.sub("", line.removeprefix("\ufeff")).strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            validate_url(text)
+        except UsageError as err:
+            found.problems.append(f"{source}:{number}: {err}")
+            continue
+        found.urls.append(text)
+    return found

@@ -103,8 +103,13 @@ def capture_url(
     key: Ed25519PrivateKey,
     options: CaptureOptions,
     progress: Progress | None = None,
+    session: browser.BrowserSession | None = None,
 ) -> CaptureResult:
-    """Capture ``url`` into a new signed package in ``archive`` and index it."""
+    """Capture ``url`` into a new signed package in ``archive`` and index it.
+
+    With ``session`` the page loads in that session's running browser (a batch);
+    without, in a browser started for this capture alone.
+    """
     say: Progress = progress or (lambda _step: None)
     url = validate_url(url)
     warming = _prewarm_extractor()
@@ -112,7 +117,7 @@ def capture_url(
     dest = archive.package_path(capture_id)
     work = Path(tempfile.mkdtemp(prefix=f".{capture_id}-", dir=archive.root))
     try:
-        load = browser.load_page(
+        load = (session or browser).load_page(
             url,
             workdir=work,
             timeout=options.timeout,
