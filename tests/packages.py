@@ -13,7 +13,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,6 +28,7 @@ from fixtures.tsa import LocalTSA
 URL = "http://127.0.0.1:8000/article.html"
 WHEN = datetime(2026, 11, 27, 9, 18, 7, tzinfo=UTC)
 CLAIMED_START = WHEN.strftime("%Y-%m-%dT%H:%M:%SZ")  # what the package claims
+WRITTEN = WHEN + timedelta(seconds=5)  # datapackage.json's created: after the capture ended
 
 
 def _exchange(tmp: Path, n: int, url: str, body: bytes, mime: str, main: bool) -> Exchange:
@@ -83,7 +84,7 @@ def build_package(dest: Path, key: Ed25519PrivateKey, tsa_urls: list[str]) -> Pa
         (CDXJ, package.build_cdxj(records)),
         (
             PAGES,
-            package.build_pages(page_id="page1", url=URL, ts=CLAIMED_START, title="K"),
+            package.build_pages(page_id="page1", url=URL, ts=CLAIMED_START, title="Kursk"),
         ),
     ]
     capture = {
@@ -108,6 +109,7 @@ def build_package(dest: Path, key: Ed25519PrivateKey, tsa_urls: list[str]) -> Pa
         main_page_url=URL,
         main_page_date=CLAIMED_START,
         software="archiver tests",
+        created=WRITTEN,  # not the clock: verify compares it with the signed capture end
     )
     shutil.rmtree(work)
     return dest

@@ -814,3 +814,81 @@ def test_datapackage_digest_carrying_another_key_is_named(built: Built, pkg: Pat
 
     rewrite(pkg, {"datapackage-digest.json": note}, fix_datapackage=False)
     assert_fails_naming(verify(built, pkg), "datapackage-digest.json: must hold exactly the path")
+
+
+# -- unsigned claims: datapackage.json against the signed manifest and pages.jsonl ---------
+
+DP = "datapackage.json"
+OTHER_URL = "http://127.0.0.1:8000/other.html"
+
+
+def _edit_datapackage(pkg: Path, edit: Callable[[dict[str, Any]], None], indent: int = 2) -> None:
+    """Edit datapackage.json and recompute its digest, as a careful forger would
+    (``indent`` 0: all on one line)."""
+
+    doc = json.loads(members(pkg)[DP])
+    edit(doc)
+    data = json.dumps(doc, indent=indent or None).encode()
+    digest = {"path": DP, "hash": "sha256:" + hashlib.sha256(data).hexdigest()}
+    new = {DP: data, "datapackage-digest.json": json.dumps(digest).encode()}
+    rewrite(pkg, {name: lambda _, d=d: d for name, d in new.items()}, fix_datapackage=False)
+
+
+SIGNED_PAGES = f"the signed {PAGES} says"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("title", "Kursk: 7,500 evacuated",
+         [f"title says 'Kursk: 7,500 evacuated' but {SIGNED_PAGES} 'Kursk'"]),
+        ("mainPageURL", OTHER_URL,
+         [f"mainPageURL says '{OTHER_URL}' but {SIGNED_PAGES} 'http://127.0.0.1:8000/article.html'",
+          f"mainPageURL says '{OTHER_URL}' but the signed manifest (final_url) says"]),
+        ("mainPageDate", "2026-11-26T09:18:07Z",
+         [f"mainPageDate says '2026-11-26T09:18:07Z' but {SIGNED_PAGES} '{CLAIMED_START}'",
+          "mainPageDate says '2026-11-26T09:18:07Z' but the signed manifest (started) says"]),
+        ("software", "archiver 9.9",
+         ["software says 'archiver 9.9' but the signed manifest says 'archiver tests'"]),
+        ("created", "2026-11-27T09:18:00Z",
+         ["created '2026-11-27T09:18:00Z' is before the capture ended"]),
+        ("created", "yesterday", ["created 'yesterday' is not an ISO 8601 time"]),
+        ("modified", "2026-11-27T09:18:01Z", ["modified '2026-11-27T09:18:01Z' is before created"]),
+        ("description", "Verified by the newsroom",
+         ["holds 'description', which archiver never writes"]),
+        ("wacz_version", "1.2.0", ["wacz_version is '1.2.0', not '1.1.1'"]),
+    ],
+)  # fmt: skip
+def test_datapackage_claim_differing_from_the_signed_one_is_named(
+    built: Built, pkg: Path, field: str, value: str, named: list[str]
+) -> None:
+    """datapackage.json is unsigned, yet replay tools show its title, URL and date."""
+    _edit_datapackage(pkg, lambda doc: doc.__setitem__(field, value))
+    report = verify(built, pkg)
+    assert_fails_naming(report, *(f"{DP}: {part}" for part in named))
+    lines = [p.line() for p in report.check("claims").problems]
+    assert len(lines) == len(named), lines
+    assert [c.id for c in report.checks if c.status == "failed"] == ["claims"]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["modified later", "created later", "same instant, other spelling", "one line"],
+)
+def test_unsigned_datapackage_changes_that_contradict_nothing_still_pass(
+    built: Built, pkg: Path, edit: str
+) -> None:
+    """`archiver timestamp` adds 'modified' and rewrites the datapackage: no false alarm."""
+    later = "2026-11-28T10:00:00Z"  # after the signed capture end, 2026-11-27T09:18:09Z
+    edits: dict[str, Callable[[dict[str, Any]], None]] = {
+        "modified later": lambda doc: doc.__setitem__("modified", later),
+        "created later": lambda doc: doc.__setitem__("created", later),
+        "same instant, other spelling": lambda doc: doc.__setitem__(
+            "mainPageDate", CLAIMED_START.replace("Z", "+00:00")
+        ),
+        "one line": lambda doc: None,
+    }
+    _edit_datapackage(pkg, edits[edit], indent=0 if edit == "one line" else 2)
+    report = verify(built, pkg)
+    assert report.exit_code == 0, render_text(report)
+    assert report.check("claims").status == "passed"

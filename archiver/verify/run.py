@@ -6,6 +6,9 @@ No network, no browser: bytes in, a verdict out. The checks (DESIGN section 3):
    ``datapackage-digest.json`` matches ``datapackage.json``.
 2. ``files``: every member's sha256 and size against ``datapackage.json`` and every
    content file (``archive/``, ``indexes/``, ``pages/``) against the signed manifest.
+   ``claims``: what the unsigned ``datapackage.json`` says (title, main page URL and
+   date, software, created) agrees with the signed manifest and pages.jsonl (rules:
+   ``claims.py``).
 3. ``records``: every WARC record's block and payload digest against its own header
    and against the manifest's record list (id, type, target, offset, length, digests).
 4. ``index``: every CDXJ line points at a real record (offset, length, url, digest).
@@ -56,6 +59,7 @@ from ..layout import (
     DATAPACKAGE,
     DATAPACKAGE_DIGEST,
     MANIFEST,
+    PAGES,
     SIGNATURE,
     SIGNER,
     WARC,
@@ -65,6 +69,7 @@ from ..proof import roots, signing
 from ..proof.manifest import parse_manifest
 from ..times import iso_utc
 from .cdxj import check_cdxj
+from .claims import check_claims, first_page
 from .keys import trusted_fingerprints
 from .records import check_records
 from .report import Check, Status, VerifyReport, render_text
@@ -152,6 +157,7 @@ def _new_checks() -> dict[str, Check]:
     return {
         "layout": Check("layout", "1 zip structure and WACZ layout", "integrity"),
         "files": Check("files", "2 file hashes", "integrity"),
+        "claims": Check("claims", "2 datapackage.json claims match the signed ones", "integrity"),
         "records": Check("records", "3 WARC records", "integrity"),
         "index": Check("index", "4 CDXJ index", "integrity"),
         "signature": Check("signature", "5 signature", "integrity"),
@@ -203,6 +209,7 @@ class _Verifier:
             hashes.append(warc_hash)
         self._read_manifest()
         self._files(hashes)
+        self._claims()
         self._records(scanned, warc_error)
         self._index(scanned)
         signature = self._signature()
@@ -374,6 +381,21 @@ class _Verifier:
                 check.fail(name, "sha256 does not match datapackage.json")
             elif res.get("bytes") != got.size:
                 check.fail(name, "size does not match datapackage.json")
+
+    def _claims(self) -> None:
+        capture = self.manifest["capture"] if self.manifest is not None else None
+        check_claims(self.checks["claims"], self.datapackage, capture, self._first_page())
+
+    def _first_page(self) -> dict[str, Any] | None:
+        """The first page entry of the signed pages.jsonl (header line, then pages)."""
+        info = self.by_name.get(PAGES)
+        if info is None or info.flag_bits & 0x1:
+            return None
+        try:
+            with self.zf.open(info) as fh:
+                return first_page([fh.readline(SMALL_LIMIT) for _ in range(2)])
+        except BAD_ZIP:
+            return None
 
     # -- 3 records --------------------------------------------------------------------
 
