@@ -88,6 +88,7 @@ class TokenInfo:
     intact: bool = False  # imprint and token signature hold
     chain: Literal["valid", "not established", "invalid"] = "not established"
     chain_detail: str = ""
+    duplicate_of: str | None = None  # the earlier token file holding the same token
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +99,7 @@ class TokenInfo:
             "intact": self.intact,
             "chain": self.chain,
             "chain_detail": self.chain_detail,
+            "duplicate_of": self.duplicate_of,
         }
 
 

@@ -1,16 +1,21 @@
 """Check 7: each RFC 3161 token over the signature, and whether any gives trusted time.
 
 Per token (integrity): granted, imprint = sha256(manifest.json.sig), the TSA's CMS
-signature holds with the certificate the token carries, that certificate has a
-critical timeStamping EKU (``proof.tokens.check_token`` does the work). Trust: the TSA
+signature holds with the certificate the token carries, that certificate is the one
+the token's signingCertificate attribute names and has a critical timeStamping EKU
+(``proof.tokens.check_token`` does the work), and it is not a copy of an earlier
+token (same bytes, or the same TSA certificate and serial number): a copy under
+another name claims evidence it is not, so it is named and fails. Trust: the TSA
 chain is valid at the token's own genTime against the given roots plus the
-certifi/system store; "trusted time" passes when at least one token chains, fails
-when you gave TSA roots and none matches, and is "not checked" otherwise. Each token
-line gives the TSA time and its gap to the manifest's claimed capture end.
+certifi/system store; "trusted time" passes when at least one distinct token chains,
+fails when you gave TSA roots and none matches, and is "not checked" otherwise; it
+counts distinct tokens and distinct TSAs (by certificate). Each token line gives the
+TSA time and its gap to the manifest's claimed capture end.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +51,9 @@ def check_tokens(
     roots = [*tsa_roots, *root_store.system_roots()]
     claimed = _parse_time(claimed_end)
     started = _parse_time(claimed_start)
-    chained = 0
+    seen: dict[tuple[str, ...], str] = {}  # a token's identities -> the first file holding it
+    distinct: dict[str, str] = {}  # distinct token file -> its TSA (certificate, or name)
+    chained: dict[str, str] = {}
     for name, tsr in tokens:
         n = token_number(name)
         check = Check(f"timestamp-{n}", f"7 timestamp token {name.rsplit('/', 1)[-1]}", "integrity")
@@ -57,6 +64,15 @@ def check_tokens(
             check.skip("token or signature unreadable")
             continue
         result = _check_token(tsr, signature, roots, now)
+        token.duplicate_of = _first_copy(seen, name, tsr, result)
+        if token.duplicate_of is not None:
+            check.fail(
+                name,
+                f"same token as {token.duplicate_of}: a copy under another name is no "
+                "further evidence of the time",
+            )
+        else:
+            distinct[name] = result.signer_sha256 or result.tsa_name or name
         token.tsa = result.tsa_name
         token.time = _iso(result.gen_time)
         if result.gen_time and claimed:
@@ -79,7 +95,8 @@ def check_tokens(
             token.chain_detail = f"chain valid at the token's time {token.time}"
             if result.expired_since:
                 token.chain_detail += " (the TSA certificate has expired since: expected)"
-            chained += 1
+            if token.duplicate_of is None:
+                chained[name] = distinct[name]
         else:
             token.chain = "invalid" if tsa_roots else "not established"
             reasons = result.trust_problems
@@ -96,10 +113,14 @@ def check_tokens(
     report.checks.append(trust)
     if not names:
         return
+    copies = sum(1 for token in report.timestamps if token.duplicate_of is not None)
+    not_counted = f"; {_count(copies, 'duplicate token file')} not counted" if copies else ""
     if chained:
+        tsas = _count(len(set(chained.values())), "distinct TSA")
+        verb = "chains" if len(chained) == 1 else "chain"
         trust.settle(
-            f"{chained} of {len(names)} tokens chain to a root you trust, valid at the "
-            "token's own time"
+            f"{len(chained)} of {_count(len(distinct), 'distinct token')} {verb} to a root "
+            f"you trust, valid at the token's own time, from {tsas}{not_counted}"
         )
     elif tsa_roots:
         for token in report.timestamps:
@@ -108,8 +129,33 @@ def check_tokens(
     else:
         trust.skip(
             "NO token chains to a trusted root (system/certifi store); give the TSA's "
-            "root with --tsa-root to establish trusted time"
+            "root with --tsa-root to establish trusted time "
+            f"({_count(len(distinct), 'distinct token')} from "
+            f"{_count(len(set(distinct.values())), 'distinct TSA')}{not_counted})"
         )
+
+
+def _first_copy(
+    seen: dict[tuple[str, ...], str], name: str, tsr: bytes, result: token_check.TokenCheck
+) -> str | None:
+    """The earlier file holding the same token, if any; else remember this one.
+
+    The same token: the same bytes, or the same TSA certificate and serial number (a
+    TSA never gives two tokens one serial: the TSTInfo signed again is one timestamp).
+    """
+    keys: list[tuple[str, ...]] = [("sha256", hashlib.sha256(tsr).hexdigest())]
+    if result.signer_sha256 is not None and result.serial is not None:
+        keys.append(("serial", result.signer_sha256, str(result.serial)))
+    for key in keys:
+        if key in seen:
+            return seen[key]
+    for key in keys:
+        seen[key] = name
+    return None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _check_token(
