@@ -317,6 +317,17 @@ def rebuild(archive_path: str | None) -> None:
     the reason, and the exit code is then 1.
     """
     result = _archive(archive_path).rebuild()
+    if result.removed:
+        click.echo(
+            f"archiver: removed {len(result.removed)} leftover(s) of interrupted captures",
+            err=True,
+        )
+    for path in result.recovered:
+        click.echo(
+            f"archiver: recovered {path}: a complete package an interrupted capture had "
+            "left under a temporary name",
+            err=True,
+        )
     for path, reason in result.skipped:
         click.echo(f"archiver: error: cannot index {path}: {reason}", err=True)
     skipped = f", {len(result.skipped)} package(s) skipped" if result.skipped else ""

@@ -1,8 +1,10 @@
-"""Bounded and recoverable: bad packages and renamed packages.
+"""Bounded and recoverable: bad packages, renamed packages and killed processes.
 
-What a user sees from ``archiver index rebuild``, ``verify``, ``show``, ``list`` and
-``diff`` when the archive holds an unreadable package or a package under another name.
-The CLI runs as a real subprocess.
+What a user sees from ``archiver index rebuild``, ``verify``, ``show``, ``list``, ``diff``
+and the next ``capture`` when the archive holds an unreadable package, a package under
+another name, or what a process killed with SIGKILL left behind (a work folder, a
+truncated or a complete temporary package). The leftovers are made by real processes
+killed with SIGKILL at the moment in question, and the CLI runs as a real subprocess.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from archiver import layout, package
 from archiver.proof import seal
 from archiver.proof.signing import generate_key
 from archiver.warc import WarcRecorder
+from fixtures.server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "archiver"
@@ -213,3 +218,258 @@ def test_a_copy_of_an_indexed_package_is_named_and_the_original_stays_indexed(
     assert [e["id"] for e in listed(archive, env)] == [ID_A]
     shown = run_cli(["show", ID_A, "--archive", str(archive)], env)
     assert f"package: {original}" in shown.out
+
+
+# --- 3. leftovers of killed processes -------------------------------------------------------
+KILLER = """
+import json, os, signal, sys, zipfile
+from pathlib import Path
+from archiver import package
+from archiver.archive import Archive
+
+mode, archive, src, dest = sys.argv[1:]
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Archive(Path(archive)).work_folder(Path(dest).stem)
+if mode == "work-folder":
+    die()
+with zipfile.ZipFile(src) as zf:
+    meta = json.loads(zf.read("datapackage.json"))
+    entries = [
+        (name, zf.read(name))
+        for name in zf.namelist()
+        if name not in ("datapackage.json", "datapackage-digest.json")
+    ]
+if mode == "before-rename":  # the package is complete, fsynced, not yet renamed
+    os.replace = die
+else:  # killed while writing: no datapackage, no zip directory
+    package._finish = die
+package.write_wacz(
+    Path(dest),
+    entries,
+    title=meta["title"],
+    main_page_url=meta["mainPageURL"],
+    main_page_date=meta["mainPageDate"],
+    software=meta["software"],
+)
+"""
+
+
+def killed_while(mode: str, archive: Path, src: Path | None = None, dest: str = ID_A) -> None:
+    """Run a process that starts a capture's work folder (and writes ``src``'s members
+    to ``captures/<dest>.wacz``) and kills itself with SIGKILL at ``mode``."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER,
+            mode,
+            str(archive),
+            str(src or ""),
+            str(archive / "captures" / f"{dest}.wacz"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+
+def leftovers(archive: Path) -> list[str]:
+    """Hidden entries the tool made in the archive folder and in captures/."""
+    hidden = [p for p in archive.iterdir() if p.name.startswith(".")]
+    hidden += [p for p in (archive / "captures").iterdir() if p.name.startswith(".")]
+    return sorted(str(p.relative_to(archive)) for p in hidden)
+
+
+def test_rebuild_clears_dead_processes_leftovers_and_recovers_a_complete_package(
+    tmp_path: Path, env: dict[str, str], key: Ed25519PrivateKey
+) -> None:
+    archive = tmp_path / "archive"
+    indexed = signed_package(tmp_path, archive / "captures" / f"{ID_A}.wacz", key, ID_A)
+    assert run_cli(["index", "rebuild", "--archive", str(archive)], env).code == 0
+    elsewhere = signed_package(tmp_path, tmp_path / "b.wacz", key, ID_B)
+
+    killed_while("work-folder", archive)
+    killed_while("writing", archive, elsewhere, dest=ID_B)  # truncated
+    killed_while("before-rename", archive, indexed, dest=ID_A)  # a rewrite of an indexed one
+    killed_while("before-rename", archive, elsewhere, dest=ID_B)  # complete, not indexed
+    made = leftovers(archive)
+    assert len([m for m in made if not m.startswith("captures/")]) == 4  # one folder each
+    temps = [m for m in made if m.startswith("captures/")]
+    assert len(temps) == 3 and all(m.endswith(".tmp") for m in temps), made
+
+    run = run_cli(["index", "rebuild", "--archive", str(archive)], env)
+    assert run.code == 0, run.err
+    assert run.err_lines == [
+        "archiver: removed 6 leftover(s) of interrupted captures",
+        f"archiver: recovered {archive}/captures/{ID_B}.wacz: a complete package an "
+        "interrupted capture had left under a temporary name",
+    ]
+    assert run.out == "indexed 2 capture(s)\n"
+    assert leftovers(archive) == []
+    assert [e["id"] for e in listed(archive, env)] == [ID_A, ID_B]
+    for capture_id in (ID_A, ID_B):
+        verified = run_cli(["verify", capture_id, "--archive", str(archive), "--json"], env)
+        assert verified.code == 0, verified.err
+        assert json.loads(verified.out)["integrity"] == "passed"
+
+
+def test_a_live_processes_files_and_other_names_are_left_alone(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    archive = tmp_path / "archive"
+    (archive / "captures").mkdir(parents=True)
+    live = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from archiver.package import writer_tag; "
+            "print(writer_tag(), flush=True); time.sleep(300)",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert live.stdout is not None
+        tag = live.stdout.readline().strip()
+        kept = [
+            archive / f".{ID_A}.{tag}.abcd_123",  # a live capture's work folder
+            archive / f".{ID_B}-abcd_123",  # an older version's, recent
+            archive / ".git",
+            archive / ".20261127T091807Z-0000000c.deadbeef.1.0.abcd_123",  # another host's
+        ]
+        for folder in kept:
+            folder.mkdir()
+        live_temp = archive / "captures" / f".{ID_A}.wacz.{tag}.abcd_123.tmp"
+        live_temp.write_bytes(b"PK\x03\x04 being written")
+        old = archive / f".{ID_B}-efgh_456"  # an older version's, untouched for two days
+        old.mkdir()
+        old_temp = archive / "captures" / f".{ID_B}.wacz.efgh_456.tmp"
+        old_temp.write_bytes(b"PK\x03\x04 half")
+        two_days_ago = time.time() - 2 * 24 * 3600
+        for path in (old, old_temp):
+            os.utime(path, (two_days_ago, two_days_ago))
+
+        run = run_cli(["index", "rebuild", "--archive", str(archive)], env)
+        assert run.code == 0, run.err
+        assert run.err_lines == ["archiver: removed 2 leftover(s) of interrupted captures"]
+        assert all(p.exists() for p in [*kept, live_temp])
+        assert not old.exists() and not old_temp.exists()
+    finally:
+        live.kill()
+        live.wait()
+    again = run_cli(["index", "rebuild", "--archive", str(archive)], env)
+    assert again.err_lines == ["archiver: removed 2 leftover(s) of interrupted captures"]
+    assert not (archive / f".{ID_A}.{tag}.abcd_123").exists() and not live_temp.exists()
+
+
+# --- 3, with a real browser: kill -9 during a capture ---------------------------------------
+def start_capture(
+    url: str, archive: Path, env: dict[str, str], *prefix: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*(prefix or ARCHIVER), "capture", url, "--archive", str(archive), "--no-timestamp"],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: object, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("then", ["capture", "index rebuild"])
+def test_a_capture_killed_mid_way_leaves_nothing_after_the_next_run(
+    then: str, fixture_server: FixtureServer, tmp_path: Path, env: dict[str, str]
+) -> None:
+    archive = tmp_path / "archive"
+    proc = start_capture(fixture_server.url("/hang"), archive, env)
+    try:
+        wait_for(
+            lambda: archive.is_dir() and any(p.is_dir() for p in archive.glob(".*")),
+            "the capture's work folder",
+        )
+        time.sleep(1)  # the browser is loading the page by now
+    finally:
+        proc.kill()  # SIGKILL: no cleanup runs
+        proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(leftovers(archive)) == 1
+
+    if then == "capture":
+        run = run_cli(
+            ["capture", fixture_server.article_url, "--archive", str(archive), "--no-timestamp"],
+            env,
+        )
+        expected = 1
+    else:
+        run = run_cli(["index", "rebuild", "--archive", str(archive)], env)
+        assert run.err_lines == ["archiver: removed 1 leftover(s) of interrupted captures"]
+        expected = 0
+    assert run.code == 0, run.err
+    assert leftovers(archive) == []
+    entries = listed(archive, env)
+    assert len(entries) == expected
+    assert [p.name for p in (archive / "captures").iterdir()] == [
+        f"{e['id']}.wacz" for e in entries
+    ]
+
+
+KILL_AT_RENAME = """
+import os, signal, sys
+real = os.replace
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith(".wacz"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+from archiver.cli import main
+main()
+"""
+
+
+@pytest.mark.browser
+def test_a_capture_killed_before_its_rename_is_recovered_by_the_next_capture(
+    fixture_server: FixtureServer, tmp_path: Path, env: dict[str, str]
+) -> None:
+    archive = tmp_path / "archive"
+    killed = start_capture(
+        fixture_server.url("/image.png"), archive, env, sys.executable, "-c", KILL_AT_RENAME
+    )
+    _out, err = killed.communicate(timeout=180)
+    assert killed.returncode == -signal.SIGKILL, err
+    temps = list((archive / "captures").glob(".*.tmp"))
+    assert len(temps) == 1 and len(leftovers(archive)) == 2  # and its work folder
+    lost_id = temps[0].name[1:].split(".wacz.")[0]
+
+    run = run_cli(
+        ["capture", fixture_server.article_url, "--archive", str(archive), "--no-timestamp"],
+        env,
+    )
+    assert run.code == 0, run.err
+    assert (
+        f"archiver: warning: an interrupted capture had left a complete package: indexed it "
+        f"as {lost_id} ({archive}/captures/{lost_id}.wacz)"
+    ) in run.err_lines
+    assert leftovers(archive) == []
+    entries = listed(archive, env)
+    assert [e["url"] for e in entries] == [
+        fixture_server.url("/image.png"),
+        fixture_server.article_url,
+    ]
+    verified = run_cli(["verify", lost_id, "--archive", str(archive), "--json"], env)
+    assert verified.code == 0, verified.err
+    assert json.loads(verified.out)["integrity"] == "passed"

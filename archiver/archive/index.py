@@ -3,8 +3,9 @@
 The index is a cache: ``Archive.rebuild()`` recreates it from the packages alone. It
 records each capture under its signed id and the file it was found in, so a renamed
 package is still found by its id. Several processes may write one archive at once (WAL
-journal, busy timeout, one short transaction per write). This is the only module that
-uses sqlite3.
+journal, busy timeout, one short transaction per write). ``Archive.tidy`` clears what a
+killed process left (its work folder, a temporary package) and never touches a live
+process's files. This is the only module that uses sqlite3.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import sqlite3
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ArchiveError, PackageError, UsageError
-from ..package import WaczReader
+from ..package import WRITER_TAG, WaczReader, temp_package_name, writer_alive, writer_tag
 from .entry import IndexEntry, new_capture_id
 from .scan import package_tsa_times, scan_package
 
@@ -29,6 +33,12 @@ SCHEMA_VERSION = 2  # 2: the package file name of each capture
 INDEX_NAME = "index.sqlite3"
 CAPTURES = "captures"
 BUSY_TIMEOUT_S = 60.0
+# A leftover whose writer cannot be checked (another host's, or from a version that did
+# not name its writer) is removed only when it has not changed for this long.
+UNKNOWN_WRITER_STALE_S = 24 * 3600.0
+_WORK_FOLDER = re.compile(
+    rf"\.[0-9]{{8}}T[0-9]{{6}}Z-[0-9a-f]{{8}}(?:\.(?P<tag>{WRITER_TAG})\.|-)[a-z0-9_]+"
+)
 _COLUMNS = (
     "id",
     "url",
@@ -110,12 +120,23 @@ def _entry(row: sqlite3.Row) -> IndexEntry:
 
 
 @dataclass
+class Tidied:
+    """What ``Archive.tidy`` did: leftovers removed, complete packages recovered."""
+
+    removed: list[Path] = field(default_factory=list)
+    recovered: list[tuple[IndexEntry, Path]] = field(default_factory=list)
+
+
+@dataclass
 class RebuildResult:
-    """What ``Archive.rebuild`` did: how many captures it indexed, and each package it
-    could not index, with the reason."""
+    """What ``Archive.rebuild`` did. ``skipped``: each package it could not index, with
+    the reason; ``recovered``: complete packages an interrupted process had left under a
+    temporary name, now in place and indexed; ``removed``: leftovers of dead processes."""
 
     indexed: int
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    recovered: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
 
 
 class Archive:
@@ -196,6 +217,10 @@ class Archive:
                     f"capture {entry.id} (or package {file}) is already in archive {self.root}"
                 ) from exc
 
+    def _indexed(self, capture_id: str) -> bool:
+        with self._db() as db:
+            return bool(db.execute("SELECT 1 FROM captures WHERE id = ?", (capture_id,)).fetchone())
+
     def list(self, url: str | None = None) -> list[IndexEntry]:
         """Every capture (of ``url``, requested or final, when given), oldest first."""
         query = "SELECT * FROM captures"
@@ -267,8 +292,10 @@ class Archive:
 
         Every readable package is indexed under its signed id and the file it is in; each
         one that cannot be (unreadable, or a second file holding an id already indexed)
-        is listed in ``skipped`` with the reason.
+        is listed in ``skipped`` with the reason. Leftovers of dead processes are cleared
+        first, as ``tidy`` does.
         """
+        removed = _remove_dead_work_folders(self.root)
         scanned: list[tuple[IndexEntry, Path]] = []
         skipped: list[tuple[Path, str]] = []
         for path in sorted(self.captures.glob("*.wacz")):
@@ -293,6 +320,8 @@ class Archive:
             else:
                 kept[entry.id] = path
         rows = [(e, p.name) for e, p in scanned if kept[e.id] == p]
+        tidied = self._clear_temp_packages(lambda capture_id: capture_id in kept)
+        rows.extend((e, p.name) for e, p in tidied.recovered)
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DROP TABLE IF EXISTS captures")
@@ -300,7 +329,117 @@ class Archive:
             _create_schema(db)
             db.executemany(_INSERT, [(*_row(e), file) for e, file in rows])
             db.execute("COMMIT")
-        return RebuildResult(indexed=len(rows), skipped=sorted(skipped))
+        return RebuildResult(
+            indexed=len(rows),
+            skipped=sorted(skipped),
+            recovered=[p for _, p in tidied.recovered],
+            removed=[*removed, *tidied.removed],
+        )
+
+    # --- work folders and temporary packages ------------------------------------------
+    def work_folder(self, capture_id: str) -> Path:
+        """A new folder for one capture's WARC and bodies, named after this process so
+        ``tidy`` can remove it once the process is gone; the caller removes it when done."""
+        return Path(tempfile.mkdtemp(prefix=f".{capture_id}.{writer_tag()}.", dir=self.root))
+
+    def tidy(self) -> Tidied:
+        """Clear what killed processes left; never a running process's files.
+
+        * a capture's work folder (``.<id>.<writer>.*/`` in the archive folder) whose
+          process is gone is removed;
+        * a temporary package (``captures/.<name>.wacz.<writer>.*.tmp``) whose writer is
+          gone is moved into place and indexed when it is complete (it opens, its
+          integrity verifies offline) and holds a capture neither indexed nor on disk
+          under that name; otherwise it is removed (a truncated file, or an unfinished
+          rewrite of a package that is still in place).
+
+        A leftover whose writer cannot be checked (another host's; or from an older
+        version, whose names do not say who wrote them) counts as gone once it has not
+        changed for ``UNKNOWN_WRITER_STALE_S``.
+        """
+        removed = _remove_dead_work_folders(self.root)
+        tidied = self._clear_temp_packages(self._indexed)
+        for entry, path in tidied.recovered:
+            with contextlib.suppress(ArchiveError):  # a concurrent tidy indexed it first
+                self.add(entry, path.name)
+        tidied.removed[:0] = removed
+        return tidied
+
+    def _clear_temp_packages(self, taken: Callable[[str], bool]) -> Tidied:
+        tidied = Tidied()
+        mine: set[str] = set()  # two temporary packages of one capture: keep one
+        for path in _dot_entries(self.captures):
+            parsed = temp_package_name(path.name)
+            if parsed is None or not path.is_file() or not _gone(path, parsed[1]):
+                continue
+            placed = _recover(path, self.captures / parsed[0], lambda i: taken(i) or i in mine)
+            if placed is not None:
+                tidied.recovered.append(placed)
+                mine.add(placed[0].id)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+                tidied.removed.append(path)
+        return tidied
+
+
+def _remove_dead_work_folders(root: Path) -> list[Path]:
+    removed = []
+    for path in _dot_entries(root):
+        found = _WORK_FOLDER.fullmatch(path.name)
+        if found and path.is_dir() and not path.is_symlink() and _gone(path, found["tag"]):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _dot_entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _gone(path: Path, tag: str | None) -> bool:
+    """Has the process that wrote ``path`` (named by ``tag``) ended?"""
+    alive = writer_alive(tag) if tag else None
+    if alive is not None:
+        return not alive
+    try:
+        return time.time() - path.lstat().st_mtime > UNKNOWN_WRITER_STALE_S
+    except OSError:
+        return False
+
+
+def _recover(tmp: Path, dest: Path, taken: Callable[[str], bool]) -> tuple[IndexEntry, Path] | None:
+    """Move a complete temporary package into place as ``dest`` (never over a file);
+    its index entry and new path, or None when it is not one to keep."""
+    from ..verify import verify_package
+
+    if dest.name.startswith("."):
+        return None
+    try:
+        entry = scan_package(tmp)
+    except PackageError:
+        return None
+    if taken(entry.id) or dest.exists() or verify_package(tmp).integrity != "passed":
+        return None
+    try:
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())  # its writer may have died before its own fsync
+        try:
+            os.link(tmp, dest)  # fails if the name was taken meanwhile: never clobber
+        except FileExistsError:
+            return None
+        except OSError:  # a file system without hard links
+            if dest.exists():
+                return None
+            os.replace(tmp, dest)
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
+    return entry, dest
 
 
 def package_file(ref: str) -> Path | None:

@@ -1,8 +1,9 @@
 """Orchestrate one capture: browser -> WARC records -> WACZ package -> proof -> index.
 
 Nothing is written under the final package name until every step has succeeded:
-the WARC and the bodies live in a temporary folder inside the archive, and the
-package is renamed into place by ``package.write_wacz``.
+the WARC and the bodies live in a work folder inside the archive, and the package is
+renamed into place by ``package.write_wacz``. Both temporary names say which process
+owns them, so each capture first clears what killed captures left (``Archive.tidy``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import platform
 import shutil
 import socket
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -113,9 +113,13 @@ def capture_url(
     say: Progress = progress or (lambda _step: None)
     url = validate_url(url)
     warming = _prewarm_extractor()
+    recovered = [
+        f"an interrupted capture had left a complete package: indexed it as {entry.id} ({path})"
+        for entry, path in archive.tidy().recovered
+    ]
     capture_id = archive.new_id(now_utc())
     dest = archive.package_path(capture_id)
-    work = Path(tempfile.mkdtemp(prefix=f".{capture_id}-", dir=archive.root))
+    work = archive.work_folder(capture_id)
     try:
         load = (session or browser).load_page(
             url,
@@ -167,7 +171,7 @@ def capture_url(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     tokens = [data for name, data in provenance if layout.is_token(name)]
-    warnings = [*load.warnings, *proof_warnings]
+    warnings = [*recovered, *load.warnings, *proof_warnings]
     if text_doc.get("article") is None and text_doc.get("reason"):
         warnings.append(f"no article text: {text_doc['reason']}")
     signer = fingerprint(key.public_key())
