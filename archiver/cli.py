@@ -438,6 +438,74 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+@cli.command()
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    help="Require this token (bearer header or login); needed off loopback. $ARCHIVER_TOKEN.",
+)
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Let captures reach loopback, private, link-local and metadata addresses.",
+)
+@click.option(
+    "--replay-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Port of the replay origin (default PORT+1).",
+)
+@click.option("--no-replay", is_flag=True, help="No replay origin.")
+@click.option("--key", "key_path", metavar="PEM", help="Signing key for captures made in the app.")
+@click.option("--tsa", "tsas", multiple=True, metavar="URL", help="RFC 3161 TSA (repeatable).")
+@click.option("--no-timestamp", is_flag=True, help="Captures made in the app: sign only.")
+def serve(
+    archive_path: str | None,
+    host: str,
+    port: int,
+    token: str | None,
+    allow_private: bool,
+    replay_port: int | None,
+    no_replay: bool,
+    key_path: str | None,
+    tsas: tuple[str, ...],
+    no_timestamp: bool,
+) -> None:
+    """Browse, replay, verify and diff the archive in a local web app."""
+    from .capture.netpolicy import NetworkPolicy
+    from .web import AppSettings
+    from .web.server import AppServer, check_bind
+
+    token = config.serve_token(token)
+    check_bind(host, token)  # before anything is opened or created
+    settings = AppSettings(
+        archive=config.archive_dir(archive_path),
+        token=token,
+        key=_load_or_create_key(key_path),
+        tsa_urls=() if no_timestamp else config.tsa_urls(tsas),
+        policy=NetworkPolicy(allow_private=allow_private),
+        trusted_keys_file=config.trusted_keys_file(None),
+        replayweb=config.replayweb_dir(None),
+    )
+    if not no_replay and replay_port is None:
+        replay_port = port + 1 if 0 < port < 65535 else 0
+    replay = None if no_replay else replay_port
+    server = AppServer(settings, host=host, port=port, replay_port=replay)
+    click.echo(f"archiver: serving {settings.archive} at {server.listening.url}", err=True)
+    if server.listening.replay_url is None and not no_replay:
+        click.echo(
+            f"archiver: warning: replay is off: no ReplayWeb.page in {settings.replayweb} "
+            "(run 'make install', or set ARCHIVER_REPLAYWEB)",
+            err=True,
+        )
+    if allow_private:
+        click.echo("archiver: warning: captures may reach private addresses", err=True)
+    server.run()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: no tracebacks for expected failures."""
     try:

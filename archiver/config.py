@@ -12,6 +12,10 @@
 * ``ARCHIVER_TRUSTED_KEYS``: the trusted-keys file ``archiver verify`` reads when
   no ``--trusted-keys`` is given (default ``$XDG_CONFIG_HOME/archiver/trusted-keys``,
   used only when it exists).
+* ``ARCHIVER_TOKEN``: the token ``archiver serve`` requires when no ``--token`` is given.
+* ``ARCHIVER_REPLAYWEB``: the folder with ReplayWeb.page's ``ui.js`` and ``sw.js`` that
+  ``archiver serve`` replays with (default: ``archiver/web/vendor/replaywebpage``, where
+  ``make install`` puts them).
 """
 
 from __future__ import annotations
@@ -149,3 +153,19 @@ def debug(env: Mapping[str, str] | None = None) -> bool:
     """``ARCHIVER_DEBUG`` set: internal errors show their traceback."""
     env = os.environ if env is None else env
     return bool(env.get("ARCHIVER_DEBUG"))
+
+
+def serve_token(option: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """``--token``, else ``ARCHIVER_TOKEN``; None when neither is set (or empty)."""
+    env = os.environ if env is None else env
+    return option or env.get("ARCHIVER_TOKEN") or None
+
+
+REPLAYWEB_DEFAULT = Path(__file__).resolve().parent / "web" / "vendor" / "replaywebpage"
+
+
+def replayweb_dir(option: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """``--replayweb``, else ``ARCHIVER_REPLAYWEB``, else the folder ``make install`` fills."""
+    env = os.environ if env is None else env
+    chosen = option or env.get("ARCHIVER_REPLAYWEB")
+    return Path(chosen).expanduser() if chosen else REPLAYWEB_DEFAULT

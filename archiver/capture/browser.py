@@ -58,6 +58,7 @@ from .chromium import (
 )
 from .exchanges import find_main, is_http, status_text
 from .netlog import STEP_GRACE_S, CdpError, Recorder
+from .netpolicy import NetworkPolicy, RequestGuard
 from .pagescripts import CONSENT_SCRIPT, PAGE_HEIGHT_SCRIPT, SCROLL_SCRIPT
 from .readiness import Clock, Ready, Steps, ready
 
@@ -201,6 +202,7 @@ def load_page(
     viewport: tuple[int, int] = DEFAULT_VIEWPORT,
     progress: Callable[[str], None] | None = None,
     ignore_https_errors: bool = False,
+    policy: NetworkPolicy | None = None,
 ) -> PageLoad:
     """Load ``url`` in a fresh headless Chromium and record everything it exchanged.
 
@@ -208,6 +210,8 @@ def load_page(
     reached or does not answer within ``timeout`` seconds, BrowserError when Chromium
     cannot start. A 4xx/5xx main document is a normal PageLoad with a warning.
     Several pages in a row: ``BrowserSession`` pays the browser's start-up once.
+    With a ``policy``, every request the page makes is checked against it before it
+    leaves (netpolicy.RequestGuard): refused ones fail, a refused page is a CaptureError.
     """
     executable = find_browser()
     return asyncio.run(
@@ -219,6 +223,7 @@ def load_page(
             viewport=viewport,
             progress=progress or (lambda _step: None),
             ignore_https_errors=ignore_https_errors,
+            policy=policy,
         )
     )
 
@@ -260,6 +265,7 @@ async def _load(
     viewport: tuple[int, int],
     progress: Callable[[str], None],
     ignore_https_errors: bool,
+    policy: NetworkPolicy | None = None,
 ) -> PageLoad:
     started = datetime.now(UTC)
     clock = Clock()
@@ -280,6 +286,7 @@ async def _load(
                 progress=progress,
                 started=started,
                 clock=clock,
+                policy=policy,
             )
         finally:
             if not version_task.done():
@@ -298,6 +305,7 @@ async def _load_in(
     progress: Callable[[str], None],
     started: datetime,
     clock: Clock,
+    policy: NetworkPolicy | None = None,
 ) -> PageLoad:
     """Open ``url`` in a new page of ``context``, wait until ready, assemble the PageLoad."""
     bodies = workdir / "bodies"
@@ -321,7 +329,17 @@ async def _load_in(
             downloads.append(download)
 
         page.on("download", on_download)
-        result = await ready(page, recorder, url, timeout, clock, progress, downloads)
+        guard = None
+        if policy is not None:
+            guard = RequestGuard(_Cdp(await context.new_cdp_session(page)), policy, main_frame)
+            await guard.start()
+        try:
+            result = await ready(page, recorder, url, timeout, clock, progress, downloads)
+        except CaptureError as err:
+            refused = guard.capture_error(url) if guard is not None else None
+            raise (refused or err) from err
+        if guard is not None:
+            result.steps.warnings.extend(guard.refused)
         return await _finish(
             page=page,
             session=session,
@@ -405,10 +423,11 @@ class BrowserSession:
         viewport: tuple[int, int] = DEFAULT_VIEWPORT,
         progress: Callable[[str], None] | None = None,
         ignore_https_errors: bool = False,
+        policy: NetworkPolicy | None = None,
     ) -> PageLoad:
         """As the module's ``load_page``, in this session's browser (launched if needed)."""
         say = progress or (lambda _step: None)
-        work = self._load(url, workdir, timeout, viewport, say, ignore_https_errors)
+        work = self._load(url, workdir, timeout, viewport, say, ignore_https_errors, policy)
         try:
             return self._loop.run_until_complete(self._until_stopped(work, url))
         except CaptureInterrupted:
@@ -472,6 +491,7 @@ class BrowserSession:
         viewport: tuple[int, int],
         progress: Callable[[str], None],
         ignore_https_errors: bool,
+        policy: NetworkPolicy | None = None,
     ) -> PageLoad:
         started = datetime.now(UTC)
         clock = Clock()
@@ -495,6 +515,7 @@ class BrowserSession:
                 progress=progress,
                 started=started,
                 clock=clock,
+                policy=policy,
             )
         finally:
             try:

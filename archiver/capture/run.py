@@ -34,6 +34,7 @@ from ..urls import validate_url
 from ..warc import WarcRecorder
 from . import browser
 from .chromium import DEFAULT_VIEWPORT
+from .netpolicy import NetworkPolicy
 
 Progress = Callable[[str], None]
 
@@ -48,13 +49,18 @@ class CaptureOptions:
     viewport: tuple[int, int] = DEFAULT_VIEWPORT
     tsa_urls: tuple[str, ...] = ()
     tsa_timeout: float = 10.0
+    # Addresses the browser may reach (archiver serve: public only); None = no policy.
+    network_policy: NetworkPolicy | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "timeout_s": self.timeout,
             "viewport": f"{self.viewport[0]}x{self.viewport[1]}",
             "tsa_urls": list(self.tsa_urls),
         }
+        if self.network_policy is not None:
+            out["network_policy"] = self.network_policy.as_dict()
+        return out
 
 
 @dataclass
@@ -112,6 +118,8 @@ def capture_url(
     """
     say: Progress = progress or (lambda _step: None)
     url = validate_url(url)
+    if options.network_policy is not None:
+        options.network_policy.check_url(url)  # refused before a browser starts
     warming = _prewarm_extractor()
     recovered = [
         f"an interrupted capture had left a complete package: indexed it as {entry.id} ({path})"
@@ -127,7 +135,11 @@ def capture_url(
             timeout=options.timeout,
             viewport=options.viewport,
             progress=say,
+            policy=options.network_policy,
         )
+        if options.network_policy is not None:  # what the browser really connected to
+            reached = [(ex.url, ex.remote_ip) for ex in load.exchanges]
+            options.network_policy.check_connected(reached)
         say("extracting article text")
         warming.join()
         from .. import extract
@@ -300,7 +312,7 @@ def _write_warc(
         rec.metadata(
             f"urn:provenance:{final}",
             "application/json",
-            _json_bytes(_provenance(load, capture_id, main_response)),
+            _json_bytes(_provenance(load, capture_id, main_response, options)),
             date=date,
             refers_to=main_response.record_id if main_response else None,
         )
@@ -358,8 +370,12 @@ def _pageinfo(load: PageLoad) -> dict[str, Any]:
     }
 
 
-def _provenance(load: PageLoad, capture_id: str, main: RecordInfo | None) -> dict[str, Any]:
+def _provenance(
+    load: PageLoad, capture_id: str, main: RecordInfo | None, options: CaptureOptions
+) -> dict[str, Any]:
+    policy = options.network_policy
     return {
+        "network_policy": policy.as_dict() if policy is not None else {"name": "none"},
         "capture_id": capture_id,
         "requested_url": load.requested_url,
         "final_url": load.final_url,
