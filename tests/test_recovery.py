@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -365,6 +366,23 @@ def test_a_live_processes_files_and_other_names_are_left_alone(
     again = run_cli(["index", "rebuild", "--archive", str(archive)], env)
     assert again.err_lines == ["archiver: removed 2 leftover(s) of interrupted captures"]
     assert not (archive / f".{ID_A}.{tag}.abcd_123").exists() and not live_temp.exists()
+
+
+# --- 4. a text record that is JSON but not an object ------------------------------------------
+@pytest.mark.parametrize(("text", "kind"), [(b"[]", "an array"), (b'"x"', "a string")])
+def test_diff_of_a_text_record_that_is_not_an_object_exits_2_with_one_line(
+    text: bytes, kind: str, tmp_path: Path, env: dict[str, str], key: Ed25519PrivateKey
+) -> None:
+    good = signed_package(tmp_path, tmp_path / "good.wacz", key, ID_A)
+    odd = signed_package(tmp_path, tmp_path / "odd.wacz", key, ID_B, text=text)
+    with zipfile.ZipFile(odd) as zf:  # the package is otherwise sound
+        assert zf.testzip() is None
+    run = run_cli(["diff", str(good), str(odd), "--archive", str(tmp_path / "archive")], env)
+    assert run.code == 2, run.err
+    assert run.err_lines == [
+        f"archiver: error: urn:text: record in {odd} is not a JSON object but {kind}"
+    ]
+    assert run.out == ""
 
 
 # --- 3, with a real browser: kill -9 during a capture ---------------------------------------

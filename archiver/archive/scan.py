@@ -67,10 +67,25 @@ def scan_package(path: Path) -> IndexEntry:
     )
 
 
-def read_text_document(path: Path) -> Any:
-    """The ``urn:text:`` document of a package (None when it has none)."""
+def read_text_document(path: Path) -> dict[str, Any] | None:
+    """The ``urn:text:`` document of a package (None when it has no such record);
+    PackageError when the record is not a JSON object."""
     with WaczReader(path) as wacz:
-        return _text_doc(wacz, _cdxj(wacz))
+        cdxj = _cdxj(wacz)
+        if _text_entry(cdxj) is None:
+            return None
+        doc = _text_doc(wacz, cdxj)
+    if not isinstance(doc, dict):
+        raise PackageError(f"urn:text: record in {path} is not a JSON object but {_kind(doc)}")
+    return doc
+
+
+def _kind(doc: Any) -> str:
+    """What a parsed JSON value is, in JSON's words."""
+    if isinstance(doc, bool):
+        return "true" if doc else "false"
+    kinds = {list: "an array", str: "a string", int: "a number", float: "a number"}
+    return kinds.get(type(doc), "null")
 
 
 def _json_member(wacz: WaczReader, name: str) -> dict[str, Any]:
@@ -107,9 +122,13 @@ def _cdxj(wacz: WaczReader) -> list[dict[str, Any]]:
     return entries
 
 
+def _text_entry(cdxj: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((e for e in cdxj if str(e.get("url", "")).startswith("urn:text:")), None)
+
+
 def _text_doc(wacz: WaczReader, cdxj: list[dict[str, Any]]) -> Any:
     """The ``urn:text:`` record's JSON, found through the CDXJ; None when absent."""
-    entry = next((e for e in cdxj if str(e.get("url", "")).startswith("urn:text:")), None)
+    entry = _text_entry(cdxj)
     if entry is None:
         return None
     member = "archive/" + str(entry.get("filename", "data.warc.gz"))
