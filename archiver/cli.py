@@ -58,6 +58,7 @@ def _load_or_create_key(key_path: str | None) -> Any:
     from .proof import signing
 
     path = config.key_path(key_path)
+    _warn_if_exposed(path)
     try:
         key, created = signing.load_or_create_key(
             path, passphrase=config.key_passphrase(), may_create=not config.key_chosen(key_path)
@@ -375,10 +376,19 @@ def key_show(key_path: str | None) -> None:
 def _load_key_only(path: Path) -> Any:
     from .proof import signing
 
+    _warn_if_exposed(path)
     try:
         return signing.load_key(path, passphrase=config.key_passphrase())
     except SigningKeyError as err:
         return _prompt_for_passphrase(path, err)
+
+
+def _warn_if_exposed(path: Path) -> None:
+    from .proof import signing
+
+    warning = signing.exposure_warning(path)
+    if warning:
+        click.echo(f"archiver: warning: {warning}", err=True)
 
 
 def _prompt_for_passphrase(path: Path, err: SigningKeyError) -> Any:

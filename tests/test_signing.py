@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from archiver.config import key_chosen, key_path
 from archiver.errors import SigningKeyError
 from archiver.proof.signing import (
+    exposure_warning,
     fingerprint,
     generate_key,
     is_encrypted,
@@ -192,3 +194,50 @@ def test_private_key_is_never_in_public_output(tmp_path: Path) -> None:
     )
     assert raw not in public_pem(key)
     assert b"PRIVATE" not in public_pem(key)
+
+
+@pytest.mark.parametrize(
+    ("mode", "word"), [(0o644, "readable"), (0o640, "readable"), (0o620, "writable")]
+)
+def test_a_key_file_others_can_open_gets_a_warning(tmp_path: Path, mode: int, word: str) -> None:
+    path = tmp_path / "k.pem"
+    generate_key(path, passphrase=None, force=False)
+    assert exposure_warning(path) is None
+    path.chmod(mode)
+    assert exposure_warning(path) == (
+        f"signing key {path} is {word} by others (mode {mode:04o}): chmod 600 {path}"
+    )
+    assert exposure_warning(tmp_path / "absent.pem") is None
+
+
+def run_archiver(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), ARCHIVER_BROWSER="/nonexistent/chrome")
+    return subprocess.run(
+        [sys.executable, "-c", "from archiver.cli import main; main()", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_key_show_and_capture_warn_about_a_key_others_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "k.pem"
+    key = generate_key(path, passphrase=None, force=False)
+    private = run_archiver(["key", "show", "--key", str(path)], tmp_path)
+    assert (private.returncode, private.stderr) == (0, "")
+    path.chmod(0o644)
+    warning = f"archiver: warning: signing key {path} is readable by others (mode 0644): "
+    warning += f"chmod 600 {path}"
+    shown = run_archiver(["key", "show", "--key", str(path)], tmp_path)
+    assert shown.returncode == 0
+    assert shown.stderr.splitlines() == [warning]
+    assert fingerprint(key) in shown.stdout
+    # capture warns too (and goes on: here it then fails for want of a browser)
+    captured = run_archiver(
+        ["capture", "http://127.0.0.1:9/", "--key", str(path), "--no-timestamp"], tmp_path
+    )
+    assert captured.stderr.splitlines()[0] == warning, captured.stderr
+    assert "Traceback" not in captured.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -115,6 +116,19 @@ def load_key(path: Path, *, passphrase: bytes | None) -> Ed25519PrivateKey:
         kind = type(key).__name__.removeprefix("_").replace("PrivateKey", "")
         raise SigningKeyError(f"signing key {path} is a {kind} key, not Ed25519")
     return key
+
+
+def exposure_warning(path: Path) -> str | None:
+    """The warning for a key file that others than its owner may read or change (like
+    ssh, which refuses such a key; we warn and go on), or None."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if os.name != "posix" or not mode & 0o077:
+        return None
+    what = "readable" if mode & 0o044 else "writable"
+    return f"signing key {path} is {what} by others (mode {mode:04o}): chmod 600 {path}"
 
 
 def is_encrypted(path: Path) -> bool:
