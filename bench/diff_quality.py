@@ -122,15 +122,18 @@ def plant_number(root: Doc, ps: list[Doc], rng: random.Random) -> Plant | None:
             # A number touching the edge of its text node may run on into the next node
             # ("400<b>%</b>"), where the tokeniser reads more than this node holds.
             inner = pos > 0 and pos + len(tok.text) < len(text)
-            if tok.kind == "num" and inner and tok.text in seen:
+            # A "number" may hold no decimal digit to change ("½", "²").
+            digits = any(c.isdecimal() for c in tok.text)
+            if tok.kind == "num" and inner and tok.text in seen and digits:
                 cands.append((p, el, attr, pos, tok.text))
             pos += len(tok.text)
     if not cands:
         return None
     p, el, attr, start, old = rng.choice(cands)
     before = para_key(p)
-    last = max(k for k, c in enumerate(old) if c.isdigit())
-    new = old[:last] + str((int(old[last]) + 3) % 10) + old[last + 1 :]
+    last = max(k for k, c in enumerate(old) if c.isdecimal())
+    digit = old[last]  # any script's digit: its 0-9 are consecutive code points
+    new = old[:last] + chr(ord(digit) - int(digit) + (int(digit) + 3) % 10) + old[last + 1 :]
     text = getattr(el, attr)
     setattr(el, attr, text[:start] + new + text[start + len(old) :])
     return Plant(lambda it: {"old": old, "new": new} in it.get("numbers", []), before, para_key(p))
