@@ -516,6 +516,47 @@ def serve(
     server.run()
 
 
+@cli.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID [B]")
+@click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option(
+    "--trusted-keys",
+    "trusted_keys_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Trusted public keys (as for verify).",
+)
+def report(
+    refs: tuple[str, ...],
+    archive_path: str | None,
+    pdf_file: str | None,
+    html_file: str | None,
+    trusted_keys_file: str | None,
+) -> None:
+    """Write an evidence report of a capture (or of two, and what changed).
+
+    PDF (printed by Chromium) or self-contained HTML; default ID-report.html. Its
+    sha256 is printed and recorded in the archive's chain of custody.
+    """
+    from .report import check_writable, collect, write_report
+
+    if pdf_file and html_file:
+        raise UsageError("choose one of --pdf and --html")
+    if len(refs) > 2:
+        raise UsageError("a report covers one capture, or two to compare: ID [B]")
+    dest = Path(pdf_file or html_file or f"{refs[-1]}-report.html")
+    check_writable(dest)
+    archive = _archive(archive_path)
+    data = collect(
+        archive, list(refs), trusted_keys_file=config.trusted_keys_file(trusted_keys_file)
+    )
+    digest = write_report(data, dest, pdf=bool(pdf_file), archive=archive)
+    click.echo(f"wrote {dest}")
+    click.echo(f"sha256 {digest}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: no tracebacks for expected failures."""
     try:
