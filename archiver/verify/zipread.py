@@ -1,7 +1,8 @@
 """Zip-level checks of a package: layout, streamed member hashes, bounded small reads.
 
-``hash_members`` reads every member through ``zipfile`` (so its CRC-32 is checked too)
-in fixed-size chunks: memory stays flat however large a member is or inflates to.
+``hash_members`` reads every member in fixed-size chunks (inflating with bounded output,
+checking the CRC-32 and that a deflate stream ends exactly where the member does):
+memory stays flat however large a member is or inflates to.
 ``raw_stored_stream`` gives the bytes of a STORED member straight from the file, so a
 second reader (the WARC scanner) can work on them in another thread; the caller checks
 their CRC-32 itself (``zlib.crc32`` on the same chunks, no second read).
@@ -15,9 +16,10 @@ import struct
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from ..layout import (
     CONTENT,
@@ -81,33 +83,57 @@ def token_names(names: list[str]) -> list[str]:
 
 def hash_members(path: Path, infos: list[zipfile.ZipInfo]) -> list[MemberHash]:
     """sha256 and size of every member's content, streamed; errors named, never raised."""
-    out: list[MemberHash] = []
     with zipfile.ZipFile(path) as zf:
-        for info in infos:
-            digest = hashlib.sha256()
-            size = 0
-            crc = 0
-            if info.flag_bits & 0x1:
-                out.append(MemberHash(info.filename, None, 0, ENCRYPTED))
-                continue
-            try:
-                stored = info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1
-                # STORED: raw bytes, no CRC pass (sha256 is the check that matters)
-                opened = raw_stored_stream(path, info) if stored else zf.open(info)
-                with opened as fh:
-                    while chunk := fh.read(CHUNK):
-                        digest.update(chunk)
-                        if stored:
-                            crc = zlib.crc32(chunk, crc)
-                        size += len(chunk)
-            except (MemberError, *BAD_ZIP) as err:
-                out.append(MemberHash(info.filename, None, size, f"cannot be read: {err}"))
-                continue
-            if stored and crc != info.CRC and size == info.compress_size:
-                out.append(MemberHash(info.filename, None, size, CRC_MISMATCH))
-                continue
-            out.append(MemberHash(info.filename, digest.hexdigest(), size))
-    return out
+        return [_hash_member(path, zf, info) for info in infos]
+
+
+def _hash_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> MemberHash:
+    """STORED and DEFLATED members are read raw and inflated here, so the deflate stream
+    must end exactly where the member does (a streaming unzipper reads no other way) and
+    the CRC-32 is checked on the same chunks; other methods go through ``zipfile``."""
+    if info.flag_bits & 0x1:
+        return MemberHash(info.filename, None, 0, ENCRYPTED)
+    digest = hashlib.sha256()
+    size = 0
+    crc = 0
+    own = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    try:
+        with raw_stored_stream(path, info) if own else zf.open(info) as fh:
+            chunks = _inflate(fh) if info.compress_type == zipfile.ZIP_DEFLATED else _read(fh)
+            for chunk in chunks:
+                digest.update(chunk)
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+    except (MemberError, *BAD_ZIP) as err:
+        return MemberHash(info.filename, None, size, f"cannot be read: {err}")
+    if own and crc != info.CRC and size == info.file_size:
+        return MemberHash(info.filename, None, size, CRC_MISMATCH)
+    return MemberHash(info.filename, digest.hexdigest(), size)
+
+
+def _read(fh: IO[bytes]) -> Iterator[bytes]:
+    while chunk := fh.read(CHUNK):
+        yield chunk
+
+
+def _inflate(fh: IO[bytes]) -> Iterator[bytes]:
+    """The content of a raw deflate stream, at most CHUNK bytes at a time (a small member
+    may inflate to gigabytes); MemberError unless the stream ends exactly at its end."""
+    inflater = zlib.decompressobj(-15)
+    while raw := fh.read(CHUNK):
+        if inflater.eof:
+            raise MemberError("holds bytes after its deflate stream ends")
+        while True:
+            out = inflater.decompress(raw, CHUNK)
+            if out:
+                yield out
+            raw = inflater.unconsumed_tail
+            if not raw and len(out) < CHUNK:
+                break
+        if inflater.unused_data:
+            raise MemberError("holds bytes after its deflate stream ends")
+    if not inflater.eof:
+        raise MemberError("its deflate stream does not end where the member ends")
 
 
 def read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -158,7 +184,7 @@ class _Window(io.RawIOBase):
 
 
 def raw_stored_stream(path: Path, info: zipfile.ZipInfo) -> BinaryIO:
-    """The bytes of STORED member ``info`` read directly from the package file."""
+    """The bytes of member ``info`` as stored (compressed or not), read from the file."""
     fh = open(path, "rb")  # noqa: SIM115 - closed by the returned stream
     try:
         fh.seek(info.header_offset)

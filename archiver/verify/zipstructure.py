@@ -152,6 +152,10 @@ def _walk(fh: BinaryIO, cd_size: int) -> Directory:
                 (name, f"carries a zip comment of {clen} bytes (unsigned text outside every hash)")
             )
             fh.seek(clen, 1)
+        if disk:
+            problems.append(
+                (name, f"its directory entry puts it on disk {disk} of a multi-part zip")
+            )
         maxed = [usize, csize, offset].count(_MAX32) * 8 + (4 if disk == 0xFFFF else 0)
         problems += [(name, p) for p in extra_problems(extra, maxed, "directory")]
         total += 46 + nlen + xlen + clen
