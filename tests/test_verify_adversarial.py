@@ -42,6 +42,7 @@ from tamper import (
     write_raw,
     zip64_end_records,
 )
+from verify_mutations import agree, set_content
 
 from archiver.proof import signing
 from archiver.schema import validate
@@ -693,6 +694,44 @@ def test_directory_entry_with_an_oversized_field_is_refused(
         f"{2006 if field == 'name' else 2004 if field == 'extra field' else 2000}"
         f" bytes; more than 1024 is refused"
     ]
+
+
+def test_manifest_inflating_to_200_mib_is_refused_before_it_is_read(
+    built: Built, pkg: Path
+) -> None:
+    """A 200 KiB package whose manifest inflates to 200 MiB of JSON took ~600 MiB to
+    read and parse (the limit was 256 MiB): now refused by its size, read or not."""
+    entries = raw_entries(pkg)
+    set_content(_entry(entries, MANIFEST), b'{"a": "' + b"x" * (200 << 20) + b'"}', level=9)
+    agree(entries)
+    write_raw(pkg, entries)
+    run = run_archiver(["verify", str(pkg), "--json"], memory=512 << 20)
+    assert run.returncode == 1 and run.stderr == "", run.stderr
+    lines = [f"{p['where']}: {p['message']}" for c in json.loads(run.stdout)["checks"]
+             for p in c["problems"]]  # fmt: skip
+    assert f"{MANIFEST}: is larger than 67108864 bytes" in lines, lines
+
+
+def test_a_thousand_tokens_inflating_to_1_mib_each_are_not_all_read(
+    built: Built, pkg: Path
+) -> None:
+    """Tokens are read whole: 1,000 of them, 1 KiB each in the zip and 1 MiB inflated,
+    made verify hold 1 GiB. At most 100 tokens of 256 KiB are read now; more fail."""
+    entries = raw_entries(pkg)
+    bomb = RawEntry(name=b"", data=b"", method=8, crc=0, size=0)
+    set_content(bomb, bytes(1 << 20), level=9)
+    for n in range(2, 1002):
+        name = f"provenance/manifest.json.sig.{n}.tsr".encode()
+        entries.append(RawEntry(name, bomb.data, 8, bomb.crc, bomb.size))
+    write_raw(pkg, entries)
+    run = run_archiver(["verify", str(pkg), "--json"])
+    assert run.returncode == 1 and run.stderr == "", run.stderr
+    doc = json.loads(run.stdout)
+    layout = [f"{p['where']}: {p['message']}" for p in doc["checks"][0]["problems"]]
+    assert "1002 timestamp tokens: more than 100 are refused; only the first 100 were checked" in (
+        layout
+    ), layout[-5:]
+    assert len(doc["timestamps"]) == 100
 
 
 # -- unsigned data hidden in the zip headers ---------------------------------------------

@@ -27,6 +27,8 @@ Memory is bounded by the work, not by what the file claims: ``zipstructure.read_
 reads the end records first and refuses a central directory over 64 MiB or larger than
 the file, over 100,000 entries, or a name, extra field or comment over 1 KiB, before
 ``zipfile`` allocates anything for it (a failed ``layout`` check, exit 1, one reason).
+Members read whole are capped (manifest 64 MiB, datapackage 16 MiB, at most 100
+timestamp tokens of 256 KiB each); everything else streams.
 
 Unreadable input (not a file, not a zip, a truncated zip) does not raise: the report
 carries ``error`` and ``exit_code`` 2, so ``--json`` still prints one document. Bad
@@ -91,9 +93,11 @@ from .zipstructure import WHOLE, read_directory, structure_problems
 
 __all__ = ["VerifyReport", "render_text", "verify_package"]
 
-MANIFEST_LIMIT = 256 << 20
+MANIFEST_LIMIT = 64 << 20  # some 140,000 WARC records; read whole and parsed
 SMALL_LIMIT = 1 << 20
 DATAPACKAGE_LIMIT = 16 << 20
+MAX_TOKENS = 100  # timestamp tokens checked (a real package has one per TSA, per run)
+TOKEN_LIMIT = 256 << 10  # one token: a TSA's answer with its certificate chain is ~10 KiB
 
 
 def verify_package(
@@ -488,7 +492,13 @@ class _Verifier:
     # -- 7 tokens --------------------------------------------------------------------
 
     def _tokens(self, signature: bytes | None) -> None:
-        tokens = [(name, self._small(name)) for name in token_names(list(self.by_name))]
+        names = token_names(list(self.by_name))
+        if len(names) > MAX_TOKENS:  # each is read whole: bound what they may cost
+            self.checks["layout"].fail(
+                f"{len(names)} timestamp tokens",
+                f"more than {MAX_TOKENS} are refused; only the first {MAX_TOKENS} were checked",
+            )
+        tokens = [(name, self._small(name, TOKEN_LIMIT)) for name in names[:MAX_TOKENS]]
         check_tokens(
             self.report,
             tokens,
