@@ -19,6 +19,7 @@ from . import __version__, config
 from .errors import ArchiverError, SigningKeyError, UsageError
 
 ARCHIVE_HELP = "Archive folder (default ./archive, or $ARCHIVER_ARCHIVE)."
+MAX_WORKERS = 32  # each capture worker runs a Chromium: a typo must not start hundreds
 
 
 def _emit_json(doc: Any, schema: str | None = None) -> None:
@@ -87,7 +88,23 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("urls", nargs=-1, required=True, metavar="URL [URL ...]")
+@click.argument("urls", nargs=-1, metavar="[URL ...]")
+@click.option(
+    "-i",
+    "--input",
+    "input_file",
+    metavar="FILE",
+    help="Also capture the URLs in FILE, one per line ('-': stdin); blank lines and # "
+    "comments are skipped.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    metavar="N",
+    default=2,
+    show_default=True,
+    help="Captures run at once, each worker keeping one browser.",
+)
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
 @click.option(
     "--timeout",
@@ -102,6 +119,8 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout, nothing else.")
 def capture(
     urls: tuple[str, ...],
+    input_file: str | None,
+    workers: int,
     archive_path: str | None,
     timeout: float,
     tsas: tuple[str, ...],
@@ -109,45 +128,181 @@ def capture(
     key_path: str | None,
     as_json: bool,
 ) -> None:
-    """Capture each URL into its own signed WACZ package."""
-    from .capture import CaptureOptions, capture_url
-    from .urls import validate_url
+    """Capture each URL into its own signed WACZ package.
+
+    Several URLs are captured by parallel workers; each capture gets a fresh browser
+    context. Ctrl-C or SIGTERM stops cleanly: finished captures stay, unfinished
+    ones leave nothing.
+    """
+    from .capture import CaptureOptions, capture_batch
+    from .urls import UrlList, validate_url
 
     for url in urls:  # bad URLs fail before anything starts
         validate_url(url)
+    listed = _read_url_list(input_file) if input_file else UrlList()
+    for problem in listed.problems:
+        click.echo(f"archiver: error: {problem}", err=True)
+    todo = [*urls, *listed.urls]
+    if not todo:
+        raise UsageError(
+            f"no URL to capture in {input_file}" if input_file else "give a URL, or -i FILE"
+        )
     archive = _archive(archive_path)
     key = _load_or_create_key(key_path)
     tsa_urls = () if no_timestamp else config.tsa_urls(tsas)
     options = CaptureOptions(timeout=timeout, tsa_urls=tsa_urls)
-    failures = 0
-    for url in urls:
-        try:
-            with _progress(_stderr_is_tty(), url) as progress:
-                result = capture_url(
-                    url, archive=archive, key=key, options=options, progress=progress
-                )
-        except ArchiverError as exc:
-            if len(urls) == 1:
-                raise
-            failures += 1
-            click.echo(f"archiver: error: {exc}", err=True)
-            if as_json:
-                _emit_json({"ok": False, "url": url, "error": str(exc)}, "capture.schema.json")
-            continue
-        for warning in result.warnings:
-            click.echo(f"archiver: warning: {warning}", err=True)
-        if as_json:
-            _emit_json(result.to_json(), "capture.schema.json")
+    single = len(todo) == 1 and not listed.problems
+    with (
+        _stop_on_signals() as (stop, signals),
+        _BatchDisplay(_stderr_is_tty(), todo, single=single) as display,
+    ):
+        summary = capture_batch(
+            todo,
+            archive=archive,
+            key=key,
+            options=options,
+            workers=workers,
+            on_result=lambda item: display.show(item, as_json=as_json),
+            on_step=display.step,
+            stop=stop,
+        )
+    if signals:
+        click.echo(
+            f"archiver: interrupted: {summary.captured} captured, {summary.interrupted} "
+            f"stopped (nothing of them kept), {summary.not_started} not started",
+            err=True,
+        )
+        sys.exit(128 + signals[0])
+    if single and display.failure is not None:
+        sys.exit(display.failure.exit_code)
+    if summary.failed or listed.problems:
+        sys.exit(1)
+
+
+def _read_url_list(name: str) -> Any:
+    """The URL list in file ``name`` ('-': stdin); an unreadable file is a UsageError."""
+    from .urls import parse_url_list
+
+    if name == "-":
+        return parse_url_list(sys.stdin.buffer.read(), "<stdin>")
+    try:
+        data = Path(name).read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read {name}: {err.strerror or err}") from None
+    return parse_url_list(data, name)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[tuple[Any, list[int]]]:
+    """SIGINT and SIGTERM set a stop flag (and are remembered) instead of killing us."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stop, received  # only the main thread can take signals
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop, received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class _BatchDisplay:
+    """What a capture shows: results on stdout, problems on stderr, progress on a terminal.
+
+    One URL: the step it is at (as before). Several: a bar with done, failed, total,
+    rate and ETA. Lines printed while the bar runs appear above it.
+    """
+
+    def __init__(self, tty: bool, urls: list[str], *, single: bool) -> None:
+        self.tty, self.total, self.single = tty, len(urls), single
+        self.failure: Any = None
+        self.done = self.failed = 0
+        self._live: Any = None
+        self._task: Any = None
+        self._started = 0.0
+
+    def __enter__(self) -> _BatchDisplay:
+        if not self.tty:
+            return self
+        import time
+
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(stderr=True)
+        self._started = time.monotonic()
+        if self.single:
+            self._live = console.status("starting")
         else:
-            click.echo(
-                f"{result.id}  {result.status}  {result.final_url}\n"
-                f"  package: {result.path}\n"
-                f"  title: {result.title}\n"
-                f"  {result.records} WARC records, signed by {result.signed_by[:16]}..., "
-                f"{result.timestamps} timestamp token(s)"
+            self._live = Progress(
+                TextColumn("capturing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed  {task.fields[rate]}  ETA"),
+                TimeRemainingColumn(),
+                console=console,
+                redirect_stdout=sys.stdout.isatty(),
+                redirect_stderr=True,
             )
-    if failures:
-        raise SystemExit(1)
+            self._task = self._live.add_task("", total=self.total, failed=0, rate="")
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def step(self, url: str, step: str) -> None:
+        if self.single and self._live is not None:
+            self._live.update(f"{url}: {step}")
+
+    def show(self, item: Any, *, as_json: bool) -> None:
+        from .capture import CaptureFailure
+
+        self.done += 1
+        if isinstance(item, CaptureFailure):
+            self.failed += 1
+            self.failure = item
+            named = self.single or item.url in item.error
+            click.echo(f"archiver: error: {'' if named else item.url + ': '}{item.error}", err=True)
+            if as_json and not self.single:
+                _emit_json(item.to_json(), "capture.schema.json")
+        else:
+            prefix = "" if self.single else f"{item.url}: "
+            for warning in item.warnings:
+                click.echo(f"archiver: warning: {prefix}{warning}", err=True)
+            if as_json:
+                _emit_json(item.to_json(), "capture.schema.json")
+            else:
+                click.echo(
+                    f"{item.id}  {item.status}  {item.final_url}\n"
+                    f"  package: {item.path}\n"
+                    f"  title: {item.title}\n"
+                    f"  {item.records} WARC records, signed by {item.signed_by[:16]}..., "
+                    f"{item.timestamps} timestamp token(s)"
+                )
+        if self._task is not None:
+            import time
+
+            minutes = max(time.monotonic() - self._started, 1e-6) / 60.0
+            rate = f"{self.done / minutes:.1f}/min"
+            self._live.update(self._task, advance=1, failed=self.failed, rate=rate)
 
 
 @cli.command()
