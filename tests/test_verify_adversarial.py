@@ -841,6 +841,18 @@ def test_end_record_counting_entries_on_this_disk_differently_is_named(
     assert_fails_naming(verify(built, pkg), "(zip structure): the end record's disk numbers")
 
 
+def test_last_directory_entry_whose_name_runs_past_the_directory_is_named(
+    built: Built, pkg: Path
+) -> None:
+    """zipfile reads the name short at the directory's end; a reader that trusts the
+    length reads the end record as part of the name: two readings (found by the fuzz)."""
+    data = bytearray(pkg.read_bytes())
+    pos = _central_entries(bytes(data))[-1][0]
+    data[pos + 29] ^= 0x01  # the name length's high byte: 256 bytes more
+    pkg.write_bytes(bytes(data))
+    assert_fails_naming(verify(built, pkg), "of the zip directory runs past its end")
+
+
 def test_signer_key_with_other_line_ends_is_named(built: Built, pkg: Path) -> None:
     """The same key in other bytes: unsigned bytes changed, though the key is the signer's."""
     rewrite(pkg, {PUB: lambda d: d.replace(b"\n", b"\r\n")})

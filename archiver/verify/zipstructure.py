@@ -145,6 +145,9 @@ def _walk(fh: BinaryIO, cd_size: int) -> Directory:
                     f"entry {number} of the zip directory has {what} of {length} bytes; "
                     f"more than {MAX_FIELD} is refused"
                 )
+        if total + 46 + nlen + xlen + clen > cd_size:  # zipfile reads it short, others not
+            problems.append((WHOLE, f"entry {number} of the zip directory runs past its end"))
+            break
         name = _decode(fh.read(nlen), flags)
         extra = fh.read(xlen)
         if clen:
