@@ -89,6 +89,7 @@ test-pure: system $(STAMP)
 CORPUS ?= ../shared/corpus/readability-test-pages
 bench: install
 	$(BIN)/python bench/capture.py $(CORPUS) --runs 3 --pages 4
+	$(BIN)/python bench/batch.py $(CORPUS) --runs 2 --pages 6
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/diff_speed.py
 	$(BIN)/python bench/diff_quality.py $(CORPUS)
