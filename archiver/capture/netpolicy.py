@@ -56,6 +56,20 @@ def system_resolver(host: str) -> list[str]:
     return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
 
 
+def _ipv4_shorthand(host: str) -> str | None:
+    """The dotted quad a numeric host name means to a browser (``2130706433``, ``0x7f.1``,
+    ``127.1``), or None when it is not one of those shorthands."""
+    parts = host.split(".")
+    if not host or len(parts) > 4 or not all(p and p[0].isdigit() for p in parts):
+        return None
+    if len(parts) == 4 and all(p.isdigit() and not (len(p) > 1 and p[0] == "0") for p in parts):
+        return None  # an ordinary dotted quad: ipaddress handles it
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def classify(address: str) -> str | None:
     """Why ``address`` is refused ("loopback", "private", ...), or None when public."""
     try:
@@ -124,6 +138,10 @@ class NetworkPolicy:
             return f"{host} is a cloud metadata service"
         if host == "localhost" or host.endswith(".localhost"):
             return f"{host} is loopback"
+        numeric = _ipv4_shorthand(host)
+        if numeric is not None:  # 2130706433, 0x7f.1, 127.1: browsers read these as IPv4
+            why = classify(numeric)
+            return f"{host} is {numeric}, which is {why}" if why else None
         try:
             ipaddress.ip_address(host.split("%", 1)[0])
             addresses: Sequence[str] = [host]

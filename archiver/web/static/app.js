@@ -17,7 +17,7 @@ function pollVerify(el) {
       });
       const doc = await res.json();
       if (doc.state === "queued") { setTimeout(tick, 1000); return; }
-      if (el.id === "verify-badge" || el.tagName === "P") { location.reload(); return; }
+      if (el.id === "verify-badge" || el.tagName === "P") { await refreshVerdict(); return; }
       const [cls, text] = BADGES[doc.badge] || ["pending", doc.badge];
       el.dataset.state = doc.state;
       el.innerHTML = "";
@@ -30,6 +30,17 @@ function pollVerify(el) {
     }
   };
   setTimeout(tick, 700);
+}
+
+// The capture page: swap in the finished verdict and checks, leaving the replay frame alone.
+async function refreshVerdict() {
+  const res = await fetch(location.pathname, { credentials: "same-origin" });
+  const fresh = new DOMParser().parseFromString(await res.text(), "text/html");
+  for (const id of ["verify-badge", "verify"]) {
+    const now = document.getElementById(id);
+    const next = fresh.getElementById(id);
+    if (now && next) now.replaceWith(document.adoptNode(next));
+  }
 }
 
 function pollJob(box) {
@@ -61,7 +72,7 @@ function pollJob(box) {
 document.addEventListener("DOMContentLoaded", () => {
   const pending = new Set();
   for (const el of document.querySelectorAll("[data-verify-id][data-state='queued']")) {
-    if (pending.has(el.dataset.verifyId) && el.tagName === "P") continue;
+    if (pending.has(el.dataset.verifyId)) continue;  // one poll per capture
     pending.add(el.dataset.verifyId);
     pollVerify(el);
   }
