@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install test-deps system browser replayweb demo test test-pure lint typecheck unit bench clean
+.PHONY: install test-deps system browser replayweb webapp demo test test-pure lint typecheck unit bench clean
 
-install: system $(STAMP) browser
+install: system $(STAMP) browser webapp
 
 test-deps: replayweb
 
@@ -20,6 +20,7 @@ system:
 	@missing=""; \
 	for t in openssl unzip; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing; \
 	fi
@@ -65,6 +66,18 @@ $(RWP_PKG)/.installed: $(RWP_DIR)/package.json
 	test -s $(RWP_PKG)/ui.js && test -s $(RWP_PKG)/sw.js
 	@touch $@
 
+# --- ReplayWeb.page for archiver serve -------------------------------------------------------
+# The app replays with the same pinned viewer: its two self-contained bundles are copied
+# into the folder the app looks in by default (ARCHIVER_REPLAYWEB points elsewhere).
+WEB_RWP := archiver/web/vendor/replaywebpage
+
+webapp: $(WEB_RWP)/.installed
+
+$(WEB_RWP)/.installed: $(RWP_PKG)/.installed
+	mkdir -p $(WEB_RWP)
+	cp $(RWP_PKG)/ui.js $(RWP_PKG)/sw.js $(RWP_PKG)/LICENSE $(RWP_PKG)/package.json $(WEB_RWP)/
+	@touch $@
+
 demo: install
 	$(BIN)/python -m fixtures.demo
 
@@ -93,6 +106,7 @@ bench: install
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/diff_speed.py
 	$(BIN)/python bench/diff_quality.py $(CORPUS)
+	$(BIN)/python bench/serve.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo-archive $(RWP_DIR)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo-archive $(RWP_DIR)/node_modules $(WEB_RWP)
