@@ -674,12 +674,8 @@ def serve(
 @cli.command()
 @click.argument("refs", nargs=-1, required=True, metavar="ID [B]")
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
-@click.option(
-    "--pdf", "pdf_file", type=click.Path(dir_okay=False), metavar="FILE", help="Write a PDF."
-)
-@click.option(
-    "--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE", help="Write HTML."
-)
+@click.option("--pdf", "pdf_file", metavar="FILE", help="Write a PDF.")
+@click.option("--html", "html_file", metavar="FILE", help="Write HTML.")
 @click.option(
     "--trusted-keys",
     "trusted_keys_file",

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 BANNER_H = 96
 TILE_RATIO = 1.3  # a tile's height / width: one printed page each
+MIN_WIDTH = 960
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -36,7 +37,7 @@ def bannered_tiles(png: bytes, *, url: str, captured: str, tsa: str | None) -> l
     """PNG tiles of the screenshot under a banner: URL, UTC capture time, TSA time and
     the original's sha256."""
     original = Image.open(io.BytesIO(png)).convert("RGB")
-    width = original.width
+    width = max(original.width, MIN_WIDTH)  # a narrow shot still gets a legible banner
     banner = Image.new("RGB", (width, BANNER_H), (17, 19, 24))
     draw = ImageDraw.Draw(banner)
     big, small = _font(22), _font(15)
