@@ -344,3 +344,24 @@ def test_a_policy_refuses_what_the_browser_reached_after_all() -> None:
     with pytest.raises(CaptureError, match=r"resolved to a public address"):
         policy.check_connected([("http://public.example/x.js", "127.0.0.1")])
     assert NetworkPolicy(allow_private=True).url_refusal("http://127.0.0.1/") is None
+
+
+def test_the_watch_page_adds_pauses_and_removes(client: TestClient) -> None:
+    pytest.importorskip("archiver.watch")
+    url = "http://public.example/news"
+    added = client.post("/api/watches", json={"url": url, "every": "1h"})
+    assert added.status_code == 200, added.text
+    doc = added.json()
+    validate(doc, "web-watches.schema.json")
+    row = next(w for w in doc["watches"] if w["url"] == url)
+    assert row["every"] == "1h" and not row["paused"] and row["feed"].endswith(".atom")
+    refused = client.post("/api/watches", json={"url": "http://10.0.0.1/"})
+    assert refused.status_code == 422
+    paused = client.post("/api/watches", json={"url": url, "action": "pause"}).json()
+    assert next(w for w in paused["watches"] if w["url"] == url)["paused"]
+    page = client.get("/watch")
+    assert page.status_code == 200 and url in page.text and "Resume" in page.text
+    gone = client.post("/api/watches", json={"url": url, "action": "remove"}).json()
+    assert all(w["url"] != url for w in gone["watches"])
+    assert client.get("/feeds/..%2Findex.sqlite3").status_code == 404
+    assert client.get("/feeds/changes.atom").status_code == 404  # no watch run yet

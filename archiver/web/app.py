@@ -151,6 +151,8 @@ async def api_capture(request: Request) -> Response:
 
 async def api_verify(request: Request) -> Response:
     rerun = request.method == "POST"
+    if rerun and not _csrf_ok(request, request.headers.get("x-csrf-token")):
+        raise Forbidden("a cookie-authenticated POST needs the X-CSRF-Token header")
     doc = views.verify_doc(_state(request).ctx, request.path_params["cid"], rerun=rerun)
     return _json(doc, 202 if doc["state"] == "queued" else 200)
 
@@ -228,6 +230,52 @@ async def api_events(request: Request) -> Response:
     return _json(views.events_doc(_state(request).ctx))
 
 
+# --- the watch list ----------------------------------------------------------------------
+
+
+async def watch_page(request: Request) -> Response:
+    return render(request, "watches.html", {"doc": views.watches_doc(_state(request).ctx)})
+
+
+async def watch_submit(request: Request) -> Response:
+    form = await _form(request)
+    st = _state(request)
+    try:
+        if form.get("action") == "add":
+            views.add_watch(st.ctx, form.get("url", ""), form.get("every"), st.settings.policy)
+        else:
+            views.change_watch(st.ctx, form.get("url", ""), form.get("action", ""))
+    except (UsageError, CaptureError) as exc:
+        doc = views.watches_doc(st.ctx)
+        return render(request, "watches.html", {"doc": doc, "error": str(exc)}, status=400)
+    return RedirectResponse("/watch", status_code=303)
+
+
+async def api_watches(request: Request) -> Response:
+    return _json(views.watches_doc(_state(request).ctx))
+
+
+async def api_watch_change(request: Request) -> Response:
+    body = await _json_body(request)
+    st = _state(request)
+    action = str(body.get("action") or "add")
+    try:
+        if action == "add":
+            views.add_watch(
+                st.ctx, str(body.get("url") or ""), body.get("every"), st.settings.policy
+            )
+        else:
+            views.change_watch(st.ctx, str(body.get("url") or ""), action)
+    except CaptureError as exc:
+        return _json({"error": str(exc)}, 422)
+    return _json(views.watches_doc(st.ctx))
+
+
+async def feed(request: Request) -> Response:
+    path = views.feed_path(_state(request).ctx, request.path_params["name"])
+    return FileResponse(path, media_type="application/atom+xml")
+
+
 # --- capture now -------------------------------------------------------------------------
 
 
@@ -264,7 +312,9 @@ async def capture_submit(request: Request) -> Response:
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
-async def api_capture_submit(request: Request) -> Response:
+async def _json_body(request: Request) -> dict[str, Any]:
+    """The JSON object a POST to the API carries (its CSRF header checked when a session
+    cookie authenticates it)."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise views.BadRequest('send JSON: Content-Type: application/json, {"url": "https://..."}')
     if not _csrf_ok(request, request.headers.get("x-csrf-token")):
@@ -273,7 +323,14 @@ async def api_capture_submit(request: Request) -> Response:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise views.BadRequest(f"the body is not JSON: {exc}") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+    if not isinstance(body, dict):
+        raise views.BadRequest("the body must be a JSON object")
+    return body
+
+
+async def api_capture_submit(request: Request) -> Response:
+    body = await _json_body(request)
+    if not isinstance(body.get("url"), str):
         raise views.BadRequest('the body must be a JSON object with "url": a string')
     job = _submit(request, body["url"])
     return _json(_job_doc(job), 202)
@@ -357,6 +414,9 @@ ROUTES = [
     Route("/diff/report", report_route, methods=["GET", "POST"]),
     Route("/diff", diff_page),
     Route("/events", events_page),
+    Route("/watch", watch_page),
+    Route("/watch", watch_submit, methods=["POST"]),
+    Route("/feeds/{name}", feed),
     Route("/capture", capture_form),
     Route("/capture", capture_submit, methods=["POST"]),
     Route("/jobs/{jid}", job_page),
@@ -370,6 +430,8 @@ ROUTES = [
     Route("/api/diff", api_diff),
     Route("/api/urls/{url:path}/timeline", api_timeline),
     Route("/api/events", api_events),
+    Route("/api/watches", api_watches),
+    Route("/api/watches", api_watch_change, methods=["POST"]),
     Route("/api/jobs/{jid}", api_job),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]

@@ -306,3 +306,64 @@ def timeline(ctx: Context, url: str) -> dict[str, Any]:
         "events": events,
     }
     return checked(doc, "web-timeline.schema.json")
+
+
+# --- the watch list ------------------------------------------------------------------------
+
+FEED_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,80}\.atom")
+
+
+def _watch_module() -> Any:
+    try:
+        from .. import watch
+    except ImportError as exc:  # an archiver without the watch stage
+        raise NotFound("watching is not available in this version of archiver") from exc
+    return watch
+
+
+def watches_doc(ctx: Context) -> dict[str, Any]:
+    """Every watched URL with its schedule and state, and the links to its Atom feed."""
+    watch = _watch_module()
+    from ..watch.feeds import url_feed_name
+
+    rows = []
+    for row in watch.status_rows(ctx.archive):
+        rows.append({**row, "feed": f"/feeds/{url_feed_name(row['url'])}"})
+    doc = {
+        "schema": schema_id("web-watches.schema.json"),
+        "watches": rows,
+        "feed": "/feeds/changes.atom",
+    }
+    return checked(doc, "web-watches.schema.json")
+
+
+def add_watch(ctx: Context, url: str, every: str | None, policy: Any) -> None:
+    """Watch ``url`` (the app's network policy applies to the URL given)."""
+    watch = _watch_module()
+    from ..times import now_utc
+    from ..urls import validate_url
+
+    url = validate_url(url)
+    policy.check_url(url)
+    seconds = watch.parse_duration(every) if every and every.strip() else None
+    watch.add_watches(ctx.archive, [url], now=now_utc(), every=seconds, ignore=[])
+
+
+def change_watch(ctx: Context, url: str, action: str) -> None:
+    watch = _watch_module()
+    if action == "remove":
+        watch.remove_watch(ctx.archive, url)
+    elif action in ("pause", "resume"):
+        watch.pause_watch(ctx.archive, url, action == "pause")
+    else:
+        raise BadRequest(f"unknown action {action!r}: pause, resume or remove")
+
+
+def feed_path(ctx: Context, name: str) -> Path:
+    """The Atom feed file ``name`` in the archive's ``feeds/`` (validated: no paths)."""
+    if not FEED_NAME.fullmatch(name):
+        raise NotFound(f"no feed {name!r}")
+    path = ctx.archive.root / "feeds" / name
+    if not path.is_file():
+        raise NotFound(f"no feed {name} yet: feeds are written by 'archiver watch run'")
+    return path
