@@ -365,3 +365,24 @@ def test_the_watch_page_adds_pauses_and_removes(client: TestClient) -> None:
     assert all(w["url"] != url for w in gone["watches"])
     assert client.get("/feeds/..%2Findex.sqlite3").status_code == 404
     assert client.get("/feeds/changes.atom").status_code == 404  # no watch run yet
+
+
+def test_the_capture_queue_is_bounded(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Captures wait in one queue; past MAX_WAITING the API answers 429, one line."""
+    import threading
+    from types import SimpleNamespace
+
+    from archiver.web import jobs
+
+    release = threading.Event()
+    done = SimpleNamespace(id="20250101T000000Z-00000000", warnings=[])
+    monkeypatch.setattr(jobs, "capture_url", lambda *a, **k: release.wait(30) and done)
+    try:
+        codes = [
+            client.post("/api/captures", json={"url": f"http://public.example/{n}"}).status_code
+            for n in range(jobs.MAX_WAITING + 1)
+        ]
+        assert codes[:-1] == [202] * jobs.MAX_WAITING
+        assert codes[-1] == 429
+    finally:
+        release.set()

@@ -30,7 +30,7 @@ from ..capture import CaptureOptions
 from ..errors import ArchiverError, CaptureError, PackageError, UsageError
 from ..schema import schema_id, validate
 from . import views
-from .jobs import CaptureQueue, Job
+from .jobs import Busy, CaptureQueue, Job
 from .pages import render, render_login
 from .security import SESSION_COOKIE, SESSION_S, BodyTooLarge, Guard, new_session
 from .settings import AppSettings
@@ -447,6 +447,9 @@ def _handlers() -> dict[Any, Any]:
     async def forbidden(request: Request, exc: Exception) -> Response:
         return _error(request, 403, str(exc))
 
+    async def busy(request: Request, exc: Exception) -> Response:
+        return _error(request, 429, str(exc))
+
     async def too_large(request: Request, exc: Exception) -> Response:
         return _error(request, 413, "request body too large")
 
@@ -465,6 +468,7 @@ def _handlers() -> dict[Any, Any]:
         views.BadRequest: bad,
         UsageError: bad,
         Forbidden: forbidden,
+        Busy: busy,
         BodyTooLarge: too_large,
         ArchiverError: failed,
         HTTPException: http,

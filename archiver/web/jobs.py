@@ -20,6 +20,11 @@ from ..times import iso_utc, now_utc
 from ..urls import validate_url
 
 MAX_JOBS = 200  # finished jobs kept for their pages; the oldest go first
+MAX_WAITING = 20  # captures queued or running at once; more is refused (HTTP 429)
+
+
+class Busy(ArchiverError):
+    """Too many captures are waiting already (HTTP 429)."""
 
 
 @dataclass
@@ -71,6 +76,9 @@ class CaptureQueue:
             policy.check_url(url)
         job = Job(secrets.token_hex(8), url, iso_utc(now_utc()))
         with self._lock:
+            waiting = sum(j.state in ("queued", "running") for j in self.jobs.values())
+            if waiting >= MAX_WAITING:
+                raise Busy(f"{waiting} captures are waiting already: try again in a minute")
             self.jobs[job.id] = job
             while len(self.jobs) > MAX_JOBS:
                 oldest = next(iter(self.jobs))
