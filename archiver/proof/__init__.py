@@ -7,7 +7,7 @@ manifest, signature and token checks without pulling in any network code.
 
 from .manifest import build_manifest, parse_manifest
 from .roots import load_certificates, read_roots, system_roots
-from .sealing import Timestamped, add_timestamps, seal
+from .sealing import Timestamped, add_timestamps, request_tokens, seal
 from .signing import (
     fingerprint,
     generate_key,
@@ -35,6 +35,7 @@ __all__ = [
     "pem_fingerprint",
     "public_pem",
     "read_roots",
+    "request_tokens",
     "seal",
     "sign",
     "system_roots",

@@ -132,6 +132,29 @@ def _collect_tokens(
     return tokens, warnings
 
 
+def request_tokens(
+    data: bytes, tsa_urls: Sequence[str], *, timeout: float
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Timestamp any bytes (e.g. a check log's head entry) at every TSA at once.
+
+    Returns ((TSA URL, TimeStampResp DER) for each TSA that answered, in the TSAs'
+    order; one warning line per TSA that did not). Each token's imprint is SHA-256(data).
+    """
+    from . import tsa_client  # the network edge: loaded only when a token is asked for
+
+    def ask(url: str) -> tuple[str, bytes] | str:
+        try:
+            return url, tsa_client.request_token(url, data, timeout=timeout)
+        except TimestampError as err:
+            return f"no timestamp: {err}"
+
+    if not tsa_urls:
+        return [], []
+    with ThreadPoolExecutor(max_workers=min(8, len(tsa_urls))) as pool:
+        answers = list(pool.map(ask, tsa_urls))
+    return [a for a in answers if isinstance(a, tuple)], [a for a in answers if isinstance(a, str)]
+
+
 def _no_time_warning(capture_id: str, asked: bool) -> str:
     why = "every TSA failed" if asked else "no TSA was asked"
     return (

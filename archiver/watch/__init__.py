@@ -1,0 +1,45 @@
+"""Watch pages for edits: the schedule, one pass over what is due, events, feeds,
+webhooks and the signed check log.
+
+``schedule`` (pure: durations, the age ladder, jitter, backoff), ``events`` (pure: what
+a check means), ``runner`` (one ``watch run`` pass), ``checklog`` (the signed,
+hash-chained log of unchanged checks and its offline check), ``feeds`` (Atom),
+``webhooks`` (the HTTP POST edge), ``manage`` (add, remove, pause, status). The watch
+list itself lives in the archive's SQLite index (``archiver.archive.watchlist``).
+"""
+
+from ..archive.watchlist import WatchList
+from .checklog import CheckLog, LogReport, verify_log
+from .manage import (
+    add_watches,
+    pause_watch,
+    read_url_file,
+    remove_watch,
+    status_row,
+    status_rows,
+)
+from .runner import PassResult, RunOptions, Watcher, run_lock
+from .schedule import format_duration, next_check, parse_duration
+from .webhooks import WebhookPolicy, check_webhook_url
+
+__all__ = [
+    "CheckLog",
+    "LogReport",
+    "PassResult",
+    "RunOptions",
+    "WatchList",
+    "Watcher",
+    "WebhookPolicy",
+    "add_watches",
+    "check_webhook_url",
+    "format_duration",
+    "next_check",
+    "parse_duration",
+    "pause_watch",
+    "read_url_file",
+    "remove_watch",
+    "run_lock",
+    "status_row",
+    "status_rows",
+    "verify_log",
+]
