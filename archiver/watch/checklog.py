@@ -296,8 +296,8 @@ def _check_line(line: bytes, number: int, prev: str, report: LogReport) -> str |
         return f"says it is entry {entry['n']}: entries were removed, inserted or reordered"
     if entry["prev"] != prev:
         return (
-            "its previous-entry hash does not match the line before it: an entry before it "
-            "was edited, removed or reordered"
+            "its previous-entry hash does not match the line before it: this entry or one "
+            "before it was replaced, edited, removed or reordered"
         )
     body = {k: v for k, v in entry.items() if k != "signature"}
     try:
