@@ -134,6 +134,7 @@ class Delivery:
     webhook: str
     attempts: int
     doc: dict[str, Any]
+    next_attempt: datetime
 
 
 def _watch(row: sqlite3.Row) -> Watch:
@@ -349,19 +350,24 @@ class WatchList:
             row = db.execute("SELECT value FROM watch_meta WHERE name = ?", (name,)).fetchone()
         return str(row["value"])
 
-    def undelivered(self, webhook: str, now: datetime, *, everything: bool) -> list[Delivery]:
-        query = (
-            "SELECT d.event_id, d.webhook, d.attempts, e.doc FROM deliveries d "
-            "JOIN events e ON e.id = d.event_id WHERE d.webhook = ? AND d.delivered IS NULL"
-        )
-        args: tuple[Any, ...] = (webhook,)
-        if not everything:
-            query += " AND d.next_attempt <= ?"
-            args = (webhook, _epoch(now))
+    def undelivered(self, webhook: str) -> list[Delivery]:
+        """This receiver's undelivered events, in the order they were stored."""
         with self.archive._db() as db:
-            rows = db.execute(query + " ORDER BY e.seq", args).fetchall()
+            rows = db.execute(
+                "SELECT d.event_id, d.webhook, d.attempts, d.next_attempt, e.doc "
+                "FROM deliveries d JOIN events e ON e.id = d.event_id "
+                "WHERE d.webhook = ? AND d.delivered IS NULL ORDER BY e.seq",
+                (webhook,),
+            ).fetchall()
         return [
-            Delivery(r["event_id"], r["webhook"], r["attempts"], json.loads(r["doc"])) for r in rows
+            Delivery(
+                r["event_id"],
+                r["webhook"],
+                r["attempts"],
+                json.loads(r["doc"]),
+                _from_epoch(r["next_attempt"]),
+            )
+            for r in rows
         ]
 
     def delivery_result(

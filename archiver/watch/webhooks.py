@@ -86,16 +86,17 @@ def deliver_pending(
 ) -> tuple[int, int]:
     """Deliver this receiver's due events in order; returns (delivered, failed).
 
-    A delivery that still fails after ``tries_per_pass`` attempts stays in the index
-    with its next attempt due after a growing wait, and this receiver's round ends
-    there: its later events keep their order and wait for the next round.
+    Events go out in the order they were stored. A delivery that still fails after
+    ``tries_per_pass`` attempts stays in the index with its next attempt due after a
+    growing wait, and this receiver's round ends there: its later events wait behind
+    it, in order (``everything``: retry now, whatever the wait).
     """
     stop = stop or threading.Event()
     wait = sleep or stop.wait
     delivered = failed = 0
-    for item in store.undelivered(webhook, clock(), everything=everything):
-        if stop.is_set():
-            break
+    for item in store.undelivered(webhook):
+        if stop.is_set() or (not everything and item.next_attempt > clock()):
+            break  # the oldest undelivered event is waiting out its backoff: so do the rest
         if _deliver_one(store, item, clock=clock, policy=policy, wait=wait, stop=stop):
             delivered += 1
         else:
