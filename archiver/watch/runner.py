@@ -21,6 +21,7 @@ browsers warm can replace it without touching the pass.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -536,6 +537,8 @@ class Watcher:
             sender.start()
         while not stop.is_set():
             result = self.run_pass(stop)
+            # --now means "check everything now", once: later passes follow the schedule
+            self.options = dataclasses.replace(self.options, everything=False)
             on_pass(result)
             if result.events:
                 wake.set()
