@@ -15,12 +15,13 @@ install: system $(STAMP) browser webapp
 
 test-deps: replayweb
 
-# Debian tools the tests and the README's openssl check use.
+# Debian tools the tests and the README's openssl check use (redis-server: the queue tests).
 system:
 	@missing=""; \
 	for t in openssl unzip; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing; \
 	fi

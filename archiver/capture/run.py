@@ -51,6 +51,9 @@ class CaptureOptions:
     tsa_timeout: float = 10.0
     # Addresses the browser may reach (archiver serve: public only); None = no policy.
     network_policy: NetworkPolicy | None = None
+    # The queued job this capture runs for (archiver worker): recorded so retries of
+    # one job can be told apart from a second capture of the same URL.
+    job_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -60,6 +63,8 @@ class CaptureOptions:
         }
         if self.network_policy is not None:
             out["network_policy"] = self.network_policy.as_dict()
+        if self.job_id is not None:
+            out["job_id"] = self.job_id
         return out
 
 
