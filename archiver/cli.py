@@ -117,6 +117,15 @@ def cli() -> None:
 @click.option("--no-timestamp", is_flag=True, help="Sign only; add tokens later.")
 @click.option("--key", "key_path", metavar="PEM", help="Signing key (default: see 'key show').")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout, nothing else.")
+@click.option(
+    "--broker", metavar="URL", envvar="ARCHIVER_BROKER", help="Send the captures to workers."
+)
+@click.option(
+    "--storage", metavar="STORE", envvar="ARCHIVER_STORAGE", help="Where workers put packages."
+)
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
+@click.option("--no-wait", is_flag=True, help="With --broker: print the job ids and return.")
+@click.option("--batch", metavar="NAME", help="With --broker: names the jobs (see DEPLOY.md).")
 def capture(
     urls: tuple[str, ...],
     input_file: str | None,
@@ -127,6 +136,11 @@ def capture(
     no_timestamp: bool,
     key_path: str | None,
     as_json: bool,
+    broker: str | None,
+    storage: str | None,
+    s3_endpoint: str | None,
+    no_wait: bool,
+    batch: str | None,
 ) -> None:
     """Capture each URL into its own signed WACZ package.
 
@@ -147,6 +161,24 @@ def capture(
         raise UsageError(
             f"no URL to capture in {input_file}" if input_file else "give a URL, or -i FILE"
         )
+    if broker:  # the workers capture; this process queues, waits and indexes
+        from .cliqueue import capture_via_broker
+
+        capture_via_broker(
+            todo,
+            broker=broker,
+            storage=storage,
+            s3_endpoint=s3_endpoint,
+            options={
+                "timeout": timeout,
+                "tsa_urls": [] if no_timestamp else list(config.tsa_urls(tsas)),
+            },
+            archive_path=archive_path,
+            batch=batch,
+            no_wait=no_wait,
+            as_json=as_json,
+        )
+        return
     archive = _archive(archive_path)
     key = _load_or_create_key(key_path)
     tsa_urls = () if no_timestamp else config.tsa_urls(tsas)
@@ -466,13 +498,26 @@ def index() -> None:
 
 @index.command()
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
-def rebuild(archive_path: str | None) -> None:
+@click.option("--storage", metavar="STORE", help="First fetch every package in this store.")
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
+def rebuild(archive_path: str | None, storage: str | None, s3_endpoint: str | None) -> None:
     """Recreate the index from the packages in the archive.
 
     Every readable package is indexed; each one that is not is named on stderr with
-    the reason, and the exit code is then 1.
+    the reason, and the exit code is then 1. With --storage, the packages workers put
+    in STORE are fetched (and checked) into the archive first.
     """
-    result = _archive(archive_path).rebuild()
+    archive = _archive(archive_path)
+    fetched_bad = 0
+    if storage:
+        from .queue import fetch_store
+        from .storage import open_store
+
+        fetched = fetch_store(archive, open_store(storage, s3_endpoint=s3_endpoint))
+        for key_name, reason in fetched.skipped:
+            click.echo(f"archiver: error: cannot fetch {key_name}: {reason}", err=True)
+        fetched_bad = len(fetched.skipped)
+    result = archive.rebuild()
     if result.removed:
         click.echo(
             f"archiver: removed {len(result.removed)} leftover(s) of interrupted captures",
@@ -488,7 +533,7 @@ def rebuild(archive_path: str | None) -> None:
         click.echo(f"archiver: error: cannot index {path}: {reason}", err=True)
     skipped = f", {len(result.skipped)} package(s) skipped" if result.skipped else ""
     click.echo(f"indexed {result.indexed} capture(s){skipped}")
-    if result.skipped:
+    if result.skipped or fetched_bad:
         sys.exit(1)
 
 
@@ -1006,6 +1051,16 @@ def log_verify(
         click.echo(f"  FAILED: {problem}")
     if not report.ok:
         _fail(report.problems[0], 1)
+
+
+def _add_scale_commands() -> None:
+    from .cliqueue import jobs, worker
+
+    cli.add_command(worker)
+    cli.add_command(jobs)
+
+
+_add_scale_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

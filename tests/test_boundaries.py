@@ -133,3 +133,13 @@ def test_only_the_archive_stage_imports_sqlite() -> None:
 def test_only_the_tsa_client_and_the_webhook_sender_speak_http() -> None:
     owners = set().union(*(modules_importing(n) for n in HTTP))
     assert owners <= {"archiver/proof/tsa_client.py", "archiver/watch/webhooks.py"}, owners
+
+
+def test_only_the_storage_stage_imports_object_storage_clients() -> None:
+    owners = set().union(*(modules_importing(n) for n in ("boto3", "botocore", "fsspec", "s3fs")))
+    assert owners and all(o.startswith("archiver/storage/") for o in owners), owners
+
+
+def test_only_the_queue_stage_imports_the_task_engine() -> None:
+    owners = set().union(*(modules_importing(n) for n in ("dramatiq", "celery", "redis")))
+    assert owners and all(o.startswith("archiver/queue/") for o in owners), owners

@@ -1,0 +1,109 @@
+"""Sending captures to the workers, and following them until each is done or failed.
+
+Job ids are derived from the batch name and the URL (``job-`` + 24 hex digits), so
+running the same command again names the same jobs: a job already stored is ingested
+from the store without being queued again, a job still queued or running is waited for,
+and only the rest are sent. The default batch name is the URL list, the options and the
+UTC date; ``batch`` chooses another (a fresh capture of the same list the same day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..storage import Store
+from .engine import JobBook, QueueSettings, make_broker, send_job
+from .ingest import job_key
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job_id: str
+    url: str
+    state: str  # "queued" (sent now), "pending" (sent before), "stored" (already done)
+    record: dict[str, Any] | None = None  # the broker's record of a stored job, if any
+
+
+def job_ids(urls: Sequence[str], options: dict[str, Any], batch: str | None) -> list[str]:
+    if batch is None:
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        batch = json.dumps([list(urls), options, day], sort_keys=True)
+    seen: Counter[str] = Counter()
+    ids = []
+    for url in urls:
+        seen[url] += 1
+        digest = hashlib.sha256(f"{batch}\n{url}\n{seen[url]}".encode()).hexdigest()
+        ids.append(f"job-{digest[:24]}")
+    return ids
+
+
+def submit(
+    broker_url: str,
+    store: Store,
+    urls: Sequence[str],
+    options: dict[str, Any],
+    *,
+    batch: str | None = None,
+    settings: QueueSettings | None = None,
+) -> list[Submitted]:
+    """Queue a capture job per URL (BrokerUnavailable when Redis cannot be reached)."""
+    broker = make_broker(broker_url, settings or QueueSettings(), maintenance=False)
+    try:
+        book = JobBook(broker)
+        book.ping()
+        out = []
+        for job_id, url in zip(job_ids(urls, options, batch), urls, strict=True):
+            if store.stat(job_key(job_id)) is not None:
+                out.append(Submitted(job_id, url, "stored", book.read(job_id)))
+            elif book.create(job_id, url):
+                book._call(lambda j=job_id, u=url: send_job(broker, j, u, options))  # type: ignore[misc]
+                out.append(Submitted(job_id, url, "queued"))
+            else:
+                out.append(Submitted(job_id, url, "pending"))
+        return out
+    finally:
+        broker.close()
+
+
+def wait(
+    broker_url: str,
+    jobs: Sequence[str],
+    on_finished: Callable[[dict[str, Any]], None],
+    *,
+    stop: threading.Event,
+    poll_s: float = 0.5,
+) -> None:
+    """Call ``on_finished`` with each job's record as it becomes done or failed."""
+    broker = make_broker(broker_url, QueueSettings(), maintenance=False)
+    try:
+        book = JobBook(broker)
+        pending = list(jobs)
+        while pending and not stop.is_set():
+            still = []
+            for job_id in pending:
+                record = book.read(job_id)
+                if record is not None and record.get("status") in ("done", "failed"):
+                    on_finished(record)
+                else:
+                    still.append(job_id)
+            pending = still
+            if pending:
+                stop.wait(poll_s)
+    finally:
+        broker.close()
+
+
+def list_jobs(broker_url: str, *, failed_only: bool = False) -> list[dict[str, Any]]:
+    broker = make_broker(broker_url, QueueSettings(), maintenance=False)
+    try:
+        records = JobBook(broker).all()
+    finally:
+        broker.close()
+    return [r for r in records if not failed_only or r.get("status") == "failed"]

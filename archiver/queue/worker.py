@@ -1,0 +1,168 @@
+"""``archiver worker``: run capture jobs from the broker, publish each package to the store.
+
+A job runs as an ordinary ``capture_url`` into a private scratch archive, with a
+browser session kept per worker thread (recycled by count and memory like a local
+batch). Its package is then put under ``captures/<job id>.wacz`` in the store (checked
+after upload) and only then does the actor return, which is when Dramatiq acknowledges
+the message. A job whose package is already in the store (its worker died after the
+upload, before the acknowledgement) is answered from the store without capturing again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ..archive.index import Archive
+from ..capture.browser import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
+from ..capture.run import CaptureOptions, capture_url
+from ..errors import ArchiverError, UsageError
+from ..storage import Store
+from .engine import POLL_MS, JobBook, QueueSettings, current_attempt, declare_actor, make_broker
+from .ingest import describe_stored, job_key
+
+Event = Callable[[dict[str, Any]], None]
+
+
+def options_from_doc(doc: dict[str, Any], job_id: str) -> CaptureOptions:
+    viewport = doc.get("viewport")
+    return CaptureOptions(
+        timeout=float(doc.get("timeout", 30.0)),
+        viewport=(int(viewport[0]), int(viewport[1])) if viewport else CaptureOptions().viewport,
+        tsa_urls=tuple(doc.get("tsa_urls", ())),
+        tsa_timeout=float(doc.get("tsa_timeout", 10.0)),
+        job_id=job_id,
+    )
+
+
+class _Runner:
+    def __init__(
+        self,
+        store: Store,
+        key: Ed25519PrivateKey,
+        book: JobBook,
+        settings: QueueSettings,
+        scratch: Path,
+        on_event: Event,
+        recycle_after: int,
+        max_rss: int,
+    ) -> None:
+        self.store = store
+        self.key = key
+        self.book = book
+        self.settings = settings
+        self.scratch = scratch
+        self.archive = Archive(scratch / "archive")
+        self.on_event = on_event
+        self.recycle_after = recycle_after
+        self.max_rss = max_rss
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._local = threading.local()
+        self._sessions: list[BrowserSession] = []
+        self._lock = threading.Lock()
+
+    def session(self) -> BrowserSession:
+        session: BrowserSession | None = getattr(self._local, "session", None)
+        if session is None:
+            session = BrowserSession(recycle_after=self.recycle_after, max_rss=self.max_rss)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def __call__(self, job_id: str, url: str, options_doc: dict[str, Any]) -> None:
+        attempt = current_attempt()
+        self.book.write(job_id, status="running", attempts=attempt, worker=self.name)
+        self.on_event({"job_id": job_id, "url": url, "status": "running", "attempt": attempt})
+        try:
+            result = self.run(job_id, url, options_doc)
+        except Exception as exc:
+            known = isinstance(exc, ArchiverError)
+            error = str(exc) if known else f"internal error: {type(exc).__name__}: {exc}"
+            final = attempt >= self.settings.max_attempts or isinstance(exc, UsageError)
+            status = "failed" if final else "retrying"
+            if not known:
+                self.session().restart()
+            try:
+                self.book.write(job_id, status=status, error=error)
+            finally:
+                self.on_event({"job_id": job_id, "url": url, "status": status, "error": error})
+            raise
+        self.book.write(job_id, status="done", error=None, result=result)
+        self.on_event({"job_id": job_id, "url": url, "status": "done", "key": result["key"]})
+
+    def run(self, job_id: str, url: str, options_doc: dict[str, Any]) -> dict[str, Any]:
+        key = job_key(job_id)
+        if self.store.stat(key) is not None:  # stored before a death: answer from the store
+            return describe_stored(self.store, key, job_id, self.scratch)
+        options = options_from_doc(options_doc, job_id)
+        result = capture_url(
+            url, archive=self.archive, key=self.key, options=options, session=self.session()
+        )
+        try:
+            stored = self.store.put(key, result.path)
+        finally:
+            result.path.unlink(missing_ok=True)
+        return {
+            **result.to_json(),
+            "path": None,
+            "job_id": job_id,
+            "store": self.store.url,
+            "key": key,
+            "size": stored.size,
+            "sha256": stored.sha256,
+        }
+
+    def close(self) -> None:
+        for session in self._sessions:
+            # the process is ending: a browser that will not close dies with it
+            with contextlib.suppress(Exception):
+                session.close()
+
+
+def run_worker(
+    *,
+    broker_url: str,
+    store: Store,
+    key: Ed25519PrivateKey,
+    concurrency: int = 1,
+    settings: QueueSettings | None = None,
+    stop: threading.Event,
+    on_event: Event | None = None,
+    recycle_after: int = RECYCLE_AFTER,
+    max_rss: int = MAX_BROWSER_RSS,
+) -> None:
+    """Run capture jobs ``concurrency`` at a time until ``stop`` is set."""
+    settings = settings or QueueSettings()
+    logging.getLogger("dramatiq").setLevel(logging.ERROR)
+    broker = make_broker(broker_url, settings, maintenance=True)
+    book = JobBook(broker)
+    book.ping()
+    store.tidy(older_than_s=3600)
+    scratch = Path(tempfile.mkdtemp(prefix="archiver-worker-"))
+    runner = _Runner(
+        store, key, book, settings, scratch, on_event or (lambda _e: None), recycle_after, max_rss
+    )
+    declare_actor(broker, settings, runner, throws=(UsageError,))
+    worker = dramatiq.Worker(broker, worker_threads=concurrency, worker_timeout=POLL_MS)
+    worker.queue_prefetch = concurrency  # one job per capture thread, none waiting
+    worker.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        worker.stop(timeout=60_000)
+        runner.close()
+        broker.close()
+        shutil.rmtree(scratch, ignore_errors=True)
