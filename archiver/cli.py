@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -87,6 +87,38 @@ def cli() -> None:
     """Capture web pages into signed, timestamped WACZ packages; verify and diff them."""
 
 
+def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that change what a page shows (capture; kept as plain values)."""
+    options = [
+        click.option("--cookies", metavar="FILE", help="Cookies: Netscape cookies.txt or JSON."),
+        click.option("--profile", metavar="DIR", help="A browser profile folder to load from."),
+        click.option(
+            "--header", "headers", multiple=True, metavar="'N: v'", help="Request header."
+        ),
+        click.option("--user-agent", metavar="UA", help="The browser's User-Agent."),
+        click.option("--device", metavar="NAME", help="Emulate a device, e.g. 'iPhone 15'."),
+        click.option("--viewport", metavar="WxH", help="Window size, e.g. 390x844."),
+        click.option("--wait-for", metavar="SEL", help="Wait until SEL shows (CSS selector)."),
+        click.option(
+            "--delay",
+            type=click.FloatRange(min=0, max=600),
+            default=0.0,
+            metavar="S",
+            help="Wait S seconds more before recording.",
+        ),
+        click.option("--javascript", metavar="FILE", help="Run this script before recording."),
+        click.option(
+            "--dismiss-consent", is_flag=True, help="Reject (else accept) consent dialogs."
+        ),
+        click.option(
+            "--block", multiple=True, metavar="PATTERN", help="Skip requests to a host or URL glob."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("urls", nargs=-1, metavar="[URL ...]")
 @click.option(
@@ -126,6 +158,7 @@ def cli() -> None:
 @click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 @click.option("--no-wait", is_flag=True, help="With --broker: print the job ids and return.")
 @click.option("--batch", metavar="NAME", help="With --broker: names the jobs (see DEPLOY.md).")
+@_page_options
 def capture(
     urls: tuple[str, ...],
     input_file: str | None,
@@ -141,6 +174,7 @@ def capture(
     s3_endpoint: str | None,
     no_wait: bool,
     batch: str | None,
+    **page: Any,
 ) -> None:
     """Capture each URL into its own signed WACZ package.
 
@@ -148,7 +182,7 @@ def capture(
     context. Ctrl-C or SIGTERM stops cleanly: finished captures stay, unfinished
     ones leave nothing.
     """
-    from .capture import CaptureOptions, capture_batch
+    from .capture import CaptureOptions, capture_batch, page_setup
     from .urls import UrlList, validate_url
 
     for url in urls:  # bad URLs fail before anything starts
@@ -161,6 +195,13 @@ def capture(
         raise UsageError(
             f"no URL to capture in {input_file}" if input_file else "give a URL, or -i FILE"
         )
+    setup = page_setup(**page)  # every file read, every value checked before anything starts
+    if broker and not setup.is_default:
+        raise UsageError(
+            "the page options (--cookies, --device, ...) do not reach --broker workers yet"
+        )
+    if setup.profile is not None:
+        workers = 1  # one Chromium at a time may open a profile folder
     if broker:  # the workers capture; this process queues, waits and indexes
         from .cliqueue import capture_via_broker
 
@@ -182,7 +223,7 @@ def capture(
     archive = _archive(archive_path)
     key = _load_or_create_key(key_path)
     tsa_urls = () if no_timestamp else config.tsa_urls(tsas)
-    options = CaptureOptions(timeout=timeout, tsa_urls=tsa_urls)
+    options = CaptureOptions(timeout=timeout, tsa_urls=tsa_urls, page=setup)
     single = len(todo) == 1 and not listed.problems
     with (
         _stop_on_signals() as (stop, signals),

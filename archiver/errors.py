@@ -34,6 +34,12 @@ class CaptureError(ArchiverError):
     """A capture that failed: unreachable host, refused, timeout, redirect loop (exit 1)."""
 
 
+class PageScriptError(CaptureError):
+    """The user's --javascript threw or hung: the capture fails with its error (exit 2)."""
+
+    exit_code = 2
+
+
 class CaptureInterrupted(CaptureError):
     """A capture stopped by Ctrl-C or SIGTERM before it finished: nothing of it was kept."""
 

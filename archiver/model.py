@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 Headers = list[tuple[str, str]]
 
@@ -78,6 +79,11 @@ class PageLoad:
     tls_chain_pem: list[str] = field(default_factory=list)  # main document, leaf first
     server_ip: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # what the capture's options did: consent clicks (dialog, button, choice, time),
+    # requests refused by --block (never sent: not in the WARC), walls still in the way
+    consent_clicks: list[dict[str, Any]] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    walls: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

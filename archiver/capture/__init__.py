@@ -9,6 +9,7 @@ and ``pagescripts`` (JavaScript run in the page) work without it.
 
 from .batch import BatchSummary, CaptureFailure, capture_batch
 from .chromium import browser_version, find_browser
+from .pageopts import PageSetup, page_setup
 from .run import CaptureOptions, CaptureResult, capture_url
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "CaptureFailure",
     "CaptureOptions",
     "CaptureResult",
+    "PageSetup",
     "browser_version",
     "capture_batch",
     "capture_url",
     "find_browser",
+    "page_setup",
 ]

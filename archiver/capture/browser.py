@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import difflib
 import shutil
 import ssl
 import threading
@@ -40,11 +41,12 @@ from playwright.async_api import (
     Page,
     Playwright,
     Request,
+    Route,
     async_playwright,
 )
 from playwright.async_api import Error as PlaywrightError
 
-from ..errors import ArchiverError, BrowserError, CaptureError, CaptureInterrupted
+from ..errors import ArchiverError, BrowserError, CaptureError, CaptureInterrupted, UsageError
 from ..model import Exchange, FailedRequest, PageLoad
 from . import procs
 from .chromium import (
@@ -59,7 +61,9 @@ from .chromium import (
 from .exchanges import find_main, is_http, status_text
 from .netlog import STEP_GRACE_S, CdpError, Recorder
 from .netpolicy import NetworkPolicy, RequestGuard
-from .pagescripts import CONSENT_SCRIPT, PAGE_HEIGHT_SCRIPT, SCROLL_SCRIPT
+from .pageactions import after_ready, find_walls
+from .pageopts import PageSetup
+from .pagescripts import PAGE_HEIGHT_SCRIPT, SCROLL_SCRIPT
 from .readiness import Clock, Ready, Steps, ready
 
 __all__ = [
@@ -71,6 +75,7 @@ __all__ = [
     "SCROLL_SCRIPT",
     "BrowserSession",
     "browser_version",
+    "check_device",
     "find_browser",
     "load_page",
 ]
@@ -203,6 +208,7 @@ def load_page(
     progress: Callable[[str], None] | None = None,
     ignore_https_errors: bool = False,
     policy: NetworkPolicy | None = None,
+    setup: PageSetup | None = None,
 ) -> PageLoad:
     """Load ``url`` in a fresh headless Chromium and record everything it exchanged.
 
@@ -212,6 +218,7 @@ def load_page(
     Several pages in a row: ``BrowserSession`` pays the browser's start-up once.
     With a ``policy``, every request the page makes is checked against it before it
     leaves (netpolicy.RequestGuard): refused ones fail, a refused page is a CaptureError.
+    ``setup`` holds the options that change what the page shows (pageopts.PageSetup).
     """
     executable = find_browser()
     return asyncio.run(
@@ -224,8 +231,36 @@ def load_page(
             progress=progress or (lambda _step: None),
             ignore_https_errors=ignore_https_errors,
             policy=policy,
+            setup=setup or PageSetup(),
         )
     )
+
+
+_DEVICES: dict[str, dict[str, Any]] = {}
+
+
+async def _devices(pw: Any) -> dict[str, dict[str, Any]]:
+    if not _DEVICES:
+        _DEVICES.update(pw.devices)
+    return _DEVICES
+
+
+def check_device(name: str) -> None:
+    """A UsageError naming the closest device names unless ``name`` is one of Playwright's."""
+
+    async def names() -> list[str]:
+        async with async_playwright() as pw:
+            return list(await _devices(pw))
+
+    known = list(_DEVICES) or asyncio.run(names())
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+    if not close:
+        lower = {n.lower(): n for n in known}
+        close = [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=3)]
+    hint = f"; closest: {', '.join(repr(n) for n in close)}" if close else ""
+    raise UsageError(f"unknown device {name!r}{hint}")
 
 
 async def _launch(pw: Any, executable: Path, timeout: float) -> Browser:
@@ -244,16 +279,66 @@ async def _launch(pw: Any, executable: Path, timeout: float) -> Browser:
     return browser
 
 
-async def _new_context(
-    browser: Browser, viewport: tuple[int, int], ignore_https_errors: bool
-) -> BrowserContext:
-    """A fresh context: its own cookies, storage and cache, nothing from earlier pages."""
-    return await browser.new_context(
-        viewport={"width": viewport[0], "height": viewport[1]},
-        service_workers="block",
-        accept_downloads=True,
-        ignore_https_errors=ignore_https_errors,
+async def _context_options(
+    pw: Any, viewport: tuple[int, int], ignore_https_errors: bool, setup: PageSetup
+) -> dict[str, Any]:
+    """new_context's arguments: the device's descriptor, then the user's own choices."""
+    options: dict[str, Any] = {}
+    if setup.device is not None:
+        devices = await _devices(pw)
+        if setup.device not in devices:
+            raise UsageError(f"unknown device {setup.device!r}")
+        options.update(devices[setup.device])
+        options.pop("default_browser_type", None)
+    else:
+        options["viewport"] = {"width": viewport[0], "height": viewport[1]}
+    if setup.viewport is not None:
+        options["viewport"] = {"width": setup.viewport[0], "height": setup.viewport[1]}
+    if setup.user_agent is not None:
+        options["user_agent"] = setup.user_agent
+    if setup.headers:
+        options["extra_http_headers"] = dict(setup.headers)
+    options.update(
+        service_workers="block", accept_downloads=True, ignore_https_errors=ignore_https_errors
     )
+    return options
+
+
+async def _new_context(
+    pw: Any,
+    browser: Browser,
+    viewport: tuple[int, int],
+    ignore_https_errors: bool,
+    setup: PageSetup,
+    executable: Path,
+    timeout: float,
+) -> BrowserContext:
+    """A fresh context: its own cookies, storage and cache, nothing from earlier pages;
+    with ``setup.profile`` a persistent context on that user-data folder instead."""
+    options = await _context_options(pw, viewport, ignore_https_errors, setup)
+    if setup.profile is not None:
+        try:
+            context: BrowserContext = await pw.chromium.launch_persistent_context(
+                str(setup.profile),
+                executable_path=str(executable),
+                headless=True,
+                args=launch_args(),
+                timeout=max(timeout, 30.0) * 1000.0,
+                **options,
+            )
+        except PlaywrightError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else "unknown error"
+            raise BrowserError(f"cannot open the profile {setup.profile}: {first}") from err
+    else:
+        context = await browser.new_context(**options)
+    if setup.cookies:
+        try:
+            await context.add_cookies([dict(c) for c in setup.cookies])  # type: ignore[misc]
+        except PlaywrightError as err:
+            await context.close()
+            first = str(err).strip().splitlines()[0]
+            raise UsageError(f"the browser refused a cookie: {first}") from err
+    return context
 
 
 async def _load(
@@ -266,7 +351,9 @@ async def _load(
     progress: Callable[[str], None],
     ignore_https_errors: bool,
     policy: NetworkPolicy | None = None,
+    setup: PageSetup | None = None,
 ) -> PageLoad:
+    setup = setup or PageSetup()
     started = datetime.now(UTC)
     clock = Clock()
     progress("launching browser")
@@ -275,19 +362,26 @@ async def _load(
         version_task = asyncio.ensure_future(asyncio.to_thread(browser_version, executable))
         try:
             clock.lap("launch")
-            context = await _new_context(browser, viewport, ignore_https_errors)
-            return await _load_in(
-                context,
-                url,
-                version=version_task,
-                workdir=workdir,
-                timeout=timeout,
-                viewport=viewport,
-                progress=progress,
-                started=started,
-                clock=clock,
-                policy=policy,
+            context = await _new_context(
+                pw, browser, viewport, ignore_https_errors, setup, executable, timeout
             )
+            try:
+                return await _load_in(
+                    context,
+                    url,
+                    version=version_task,
+                    workdir=workdir,
+                    timeout=timeout,
+                    viewport=viewport,
+                    progress=progress,
+                    started=started,
+                    clock=clock,
+                    policy=policy,
+                    setup=setup,
+                )
+            finally:
+                if setup.profile is not None:
+                    await context.close()
         finally:
             if not version_task.done():
                 version_task.cancel()
@@ -306,13 +400,18 @@ async def _load_in(
     started: datetime,
     clock: Clock,
     policy: NetworkPolicy | None = None,
+    setup: PageSetup | None = None,
 ) -> PageLoad:
     """Open ``url`` in a new page of ``context``, wait until ready, assemble the PageLoad."""
+    setup = setup or PageSetup()
     bodies = workdir / "bodies"
     bodies.mkdir(parents=True, exist_ok=True)
     recorder: Recorder | None = None
     try:
         page = await context.new_page()
+        size = page.viewport_size  # a --device or --viewport choice, as the page has it
+        if size is not None:
+            viewport = (size["width"], size["height"])
         session = await context.new_cdp_session(page)
         recorder = Recorder(_Cdp(session), bodies)
         workers = _Workers(recorder, context)
@@ -333,6 +432,9 @@ async def _load_in(
         if policy is not None:
             guard = RequestGuard(_Cdp(await context.new_cdp_session(page)), policy, main_frame)
             await guard.start()
+        blocked: list[str] = []
+        if setup.block:  # registered last, so asked first; what it lets go falls back
+            await context.route("**/*", _block_route(setup, blocked))
         try:
             result = await ready(page, recorder, url, timeout, clock, progress, downloads)
         except CaptureError as err:
@@ -340,6 +442,10 @@ async def _load_in(
             raise (refused or err) from err
         if guard is not None:
             result.steps.warnings.extend(guard.refused)
+        actions = None
+        if not result.downloaded:
+            actions = await after_ready(page, recorder, setup, timeout, result.steps.warnings)
+            clock.lap("options")
         return await _finish(
             page=page,
             session=session,
@@ -356,6 +462,8 @@ async def _load_in(
             loaded=result,
             bodies=bodies,
             timeout=timeout,
+            consent_clicks=actions.consent_clicks if actions is not None else [],
+            blocked=blocked,
         )
     finally:
         if recorder is not None:
@@ -363,6 +471,22 @@ async def _load_in(
                 task.cancel()
             await asyncio.gather(*recorder.tasks, return_exceptions=True)
             recorder.close_streams()
+
+
+def _block_route(setup: PageSetup, blocked: list[str]) -> Callable[[Route], Awaitable[None]]:
+    """--block: requests matching a pattern never leave the browser; their URLs are kept."""
+
+    async def handle(route: Route) -> None:
+        url = route.request.url
+        if not setup.blocks(url):
+            with contextlib.suppress(PlaywrightError):
+                await route.fallback()
+            return
+        blocked.append(url)
+        with contextlib.suppress(PlaywrightError):
+            await route.abort("blockedbyclient")
+
+    return handle
 
 
 # --- one browser for many pages --------------------------------------------------------------
@@ -424,10 +548,13 @@ class BrowserSession:
         progress: Callable[[str], None] | None = None,
         ignore_https_errors: bool = False,
         policy: NetworkPolicy | None = None,
+        setup: PageSetup | None = None,
     ) -> PageLoad:
         """As the module's ``load_page``, in this session's browser (launched if needed)."""
         say = progress or (lambda _step: None)
-        work = self._load(url, workdir, timeout, viewport, say, ignore_https_errors, policy)
+        work = self._load(
+            url, workdir, timeout, viewport, say, ignore_https_errors, policy, setup or PageSetup()
+        )
         try:
             return self._loop.run_until_complete(self._until_stopped(work, url))
         except CaptureInterrupted:
@@ -492,7 +619,9 @@ class BrowserSession:
         progress: Callable[[str], None],
         ignore_https_errors: bool,
         policy: NetworkPolicy | None = None,
+        setup: PageSetup | None = None,
     ) -> PageLoad:
+        setup = setup or PageSetup()
         started = datetime.now(UTC)
         clock = Clock()
         if self._browser is not None and self._due_for_recycling():
@@ -503,7 +632,10 @@ class BrowserSession:
             browser, version = await self._start(timeout)
             clock.lap("launch")
         self.loads += 1
-        context = await _new_context(browser, viewport, ignore_https_errors)
+        assert self._pw is not None and self._executable is not None  # set by _start
+        context = await _new_context(
+            self._pw, browser, viewport, ignore_https_errors, setup, self._executable, timeout
+        )
         try:
             return await _load_in(
                 context,
@@ -516,6 +648,7 @@ class BrowserSession:
                 started=started,
                 clock=clock,
                 policy=policy,
+                setup=setup,
             )
         finally:
             try:
@@ -585,11 +718,14 @@ async def _finish(
     loaded: Ready,
     bodies: Path,
     timeout: float,
+    consent_clicks: list[dict[str, Any]] | None = None,
+    blocked: list[str] | None = None,
 ) -> PageLoad:
     """Screenshot, DOM, bodies, main document facts: assemble the PageLoad."""
     warnings, steps = loaded.steps.warnings, loaded.steps
     limit = max(timeout, 10.0)  # each step's own bound: a stuck page must not hang us
-    screenshot, dom, title, consent = b"", "", "", False
+    screenshot, dom, title = b"", "", ""
+    walls: list[str] = []
     if not loaded.downloaded:
         progress("screenshot")
         # Full-page screenshots hang on non-HTML documents (an SVG file): shoot the viewport.
@@ -611,9 +747,7 @@ async def _finish(
         progress("saving page")
         dom = await steps.run(page.content(), limit, "rendered DOM") or ""
         title = await steps.run(page.title(), STEP_GRACE_S, "title", quiet=True) or ""
-        consent = bool(
-            await steps.run(page.evaluate(CONSENT_SCRIPT), STEP_GRACE_S, "consent", quiet=True)
-        )
+        walls = await find_walls(page)
         clock.lap("dom")
     progress("saving bodies")
     await Steps(warnings).run(recorder.settle(), limit, "reading response bodies")
@@ -631,8 +765,12 @@ async def _finish(
     user_agent = next((v for k, v in main.request_headers if k.lower() == "user-agent"), "")
     if main.status >= 400:
         warnings.insert(0, f"HTTP {main.status}")
-    if consent:
-        warnings.append("consent wall suspected")
+    if _bot_challenge(main):
+        walls.append("bot check")
+    walls = list(dict.fromkeys(walls))
+    warnings.extend(WALL_WARNINGS[kind] for kind in walls)
+    blocked_urls = set(blocked or [])
+    failed = [f for f in failed if f.url not in blocked_urls]
     if loaded.downloaded:
         warnings.append(f"the browser downloaded {main.mime_type or 'the file'}: no screenshot")
     warnings.extend(recorder.warnings)
@@ -666,7 +804,25 @@ async def _finish(
         tls_chain_pem=tls,
         server_ip=main.remote_ip,
         warnings=warnings,
+        consent_clicks=list(consent_clicks or []),
+        blocked=list(dict.fromkeys(blocked or [])),
+        walls=walls,
     )
+
+
+WALL_WARNINGS = {
+    "consent": "consent wall suspected",
+    "login/paywall": "login or paywall suspected: the article may be hidden or cut short",
+    "bot check": "bot check suspected: the page is a challenge, not the article",
+}
+
+
+def _bot_challenge(main: Exchange) -> bool:
+    """A Cloudflare-style challenge answer: its own header, or 403/503 from a challenge."""
+    headers = {k.lower(): v for k, v in main.response_headers}
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    return main.status in (403, 429, 503) and "cf-chl" in headers.get("set-cookie", "")
 
 
 async def _adopt_download(

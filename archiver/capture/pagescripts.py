@@ -4,6 +4,8 @@ Plain strings handed to Playwright's ``page.evaluate`` by browser.py (and by the
 bare-Playwright variant of bench/capture.py, so both scroll the same way).
 """
 
+# ruff: noqa: E501  (JavaScript: its lists of selectors and button words read best unwrapped)
+
 from __future__ import annotations
 
 # Scrolls down by viewport steps, giving lazy loaders (loading=lazy, IntersectionObserver)
@@ -59,3 +61,149 @@ CONSENT_SCRIPT = """
   return false;
 }
 """
+
+# --dismiss-consent: finds one visible consent dialog in this frame (known consent managers
+# first, their own element ids; then any dialog or fixed overlay that speaks of cookies or
+# consent) and clicks its reject-all button, or accept-all where there is no reject.
+# Returns {dialog, button, choice, text} for the click, or null. Looks into open shadow roots
+# (Usercentrics renders there). Also reports the IAB TCF CMP id when ``__tcfapi`` answers.
+CONSENT_DISMISS_SCRIPT = r"""
+() => {
+  const all = (root, sel) => {
+    const out = [...root.querySelectorAll(sel)];
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) out.push(...all(el.shadowRoot, sel));
+    return out;
+  };
+  const visible = el => {
+    if (!el || !el.isConnected) return false;
+    const st = getComputedStyle(el);
+    if (st.display === 'none' || st.visibility === 'hidden' || Number(st.opacity) === 0) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const first = sels => {
+    for (const sel of sels) for (const el of all(document, sel)) if (visible(el)) return el;
+    return null;
+  };
+  const norm = s => (s || '').replace(/\s+/g, ' ').trim().toLowerCase();
+  const REJECT = ['reject all', 'reject all cookies', 'reject', 'decline all', 'decline', 'deny all', 'deny',
+    'refuse all', 'refuse', 'only necessary', 'necessary only', 'only essential', 'essential only',
+    'use necessary cookies only', 'continue without accepting', 'disagree', 'i disagree', 'do not accept',
+    'alle ablehnen', 'ablehnen', 'nur notwendige', 'nur essenzielle', 'tout refuser', 'refuser',
+    'continuer sans accepter', 'refuser tout', 'rechazar todo', 'rechazar todas', 'rechazar',
+    'rifiuta tutto', 'rifiuta', 'alles weigeren', 'weigeren', 'alle weigeren', 'rejeitar tudo', 'rejeitar',
+    'odrzuć wszystkie', 'odrzuć', 'avvisa alla', 'neka alla', 'afvis alle', 'afvis', 'hylkää kaikki',
+    'odmítnout vše', 'elutasítom', 'respinge tot', 'απόρριψη όλων'];
+  const ACCEPT = ['accept all', 'accept all cookies', 'accept cookies', 'accept', 'i accept', 'agree',
+    'i agree', 'agree and close', 'allow all', 'allow all cookies', 'allow', 'got it', 'ok',
+    'alle akzeptieren', 'akzeptieren', 'zustimmen', 'alle zulassen', 'einverstanden', 'tout accepter',
+    'accepter', "j'accepte", 'accepter et fermer', 'aceptar todo', 'aceptar todas', 'aceptar',
+    'accetta tutto', 'accetta', 'accetto', 'alles accepteren', 'accepteren', 'akkoord',
+    'aceitar tudo', 'aceitar', 'akceptuję', 'zaakceptuj wszystkie', 'godkänn alla', 'acceptera alla',
+    'accepter alle', 'hyväksy kaikki', 'přijmout vše', 'elfogadom', 'accept toate', 'αποδοχή όλων'];
+  const KNOWN = [
+    {name: 'OneTrust', box: ['#onetrust-banner-sdk', '#onetrust-pc-sdk', '#onetrust-consent-sdk'],
+     reject: ['#onetrust-reject-all-handler', '.ot-pc-refuse-all-handler'], accept: ['#onetrust-accept-btn-handler', '#accept-recommended-btn-handler']},
+    {name: 'Quantcast Choice (InMobi)', box: ['#qc-cmp2-ui', '.qc-cmp2-container', '#qc-cmp2-container'],
+     reject: ['.qc-cmp2-summary-buttons button[mode="secondary"]', 'button.qc-cmp2-reject-all'], accept: ['.qc-cmp2-summary-buttons button[mode="primary"]']},
+    {name: 'Didomi', box: ['#didomi-notice', '#didomi-popup', '#didomi-host .didomi-popup-container'],
+     reject: ['#didomi-notice-disagree-button', '.didomi-continue-without-agreeing', '#didomi-notice-x-button'], accept: ['#didomi-notice-agree-button']},
+    {name: 'Sourcepoint', box: ['.message-container', '[id^="sp_message_container"]', '.sp_message_container'],
+     reject: ['button.sp_choice_type_13', 'button[title="Reject all" i]', 'button[title="Reject" i]'], accept: ['button.sp_choice_type_11', 'button[title="Accept all" i]', 'button[title="Accept" i]']},
+    {name: 'Usercentrics', box: ['#uc-center-container', '#uc-banner', '[data-testid="uc-default-wall"]', '#usercentrics-cmp-ui', '[data-testid="uc-app-container"]'],
+     reject: ['[data-testid="uc-deny-all-button"]', '#deny'], accept: ['[data-testid="uc-accept-all-button"]', '#accept']},
+    {name: 'Cookiebot', box: ['#CybotCookiebotDialog'],
+     reject: ['#CybotCookiebotDialogBodyButtonDecline'], accept: ['#CybotCookiebotDialogBodyLevelButtonLevelOptinAllowAll', '#CybotCookiebotDialogBodyButtonAccept']},
+  ];
+  let tcf = null;
+  try {
+    if (typeof window.__tcfapi === 'function')
+      window.__tcfapi('ping', 2, r => { if (r) tcf = {cmpId: r.cmpId ?? null, cmpLoaded: !!r.cmpLoaded}; });
+  } catch (e) {}
+  const label = el => norm(el.innerText || el.textContent || el.value || el.getAttribute('aria-label') || el.title || '');
+  const click = (dialog, el, choice) => {
+    const text = label(el).slice(0, 80);
+    setTimeout(() => el.click(), 0);  // after this answer: the click may remove our own frame
+    return {dialog, button: el.id ? '#' + el.id : text, choice, text, tcf};
+  };
+  for (const cmp of KNOWN) {
+    const box = first(cmp.box);
+    if (!box) continue;
+    const rej = first(cmp.reject);
+    if (rej) return click(cmp.name, rej, 'reject');
+    const acc = first(cmp.accept);
+    if (acc) return click(cmp.name, acc, 'accept');
+  }
+  const re = /cookie|consent|gdpr|privacy|datenschutz|confidentialit|privacidad|riservatezza|tcf/i;
+  const boxes = all(document, '[role="dialog"], [role="alertdialog"], [aria-modal="true"], dialog, div, section, aside, form')
+    .filter(el => {
+      if (!visible(el)) return false;
+      const st = getComputedStyle(el);
+      const modal = el.matches('[role="dialog"], [role="alertdialog"], [aria-modal="true"], dialog');
+      if (!modal && st.position !== 'fixed' && st.position !== 'sticky') return false;
+      const words = [el.id, String(el.className), el.getAttribute('aria-label') || '', (el.innerText || '').slice(0, 3000)].join(' ');
+      return re.test(words);
+    });
+  for (const box of boxes) {
+    const buttons = [...box.querySelectorAll('button, [role="button"], a, input[type="button"], input[type="submit"]')].filter(visible);
+    for (const [choice, words] of [['reject', REJECT], ['accept', ACCEPT]]) {
+      for (const word of words) {
+        const hit = buttons.find(b => label(b) === word);
+        if (hit) {
+          const what = box.id ? '#' + box.id : (box.getAttribute('aria-label') || box.tagName.toLowerCase());
+          return click('generic dialog (' + what + ')', hit, choice);
+        }
+      }
+    }
+  }
+  return null;
+}
+"""
+
+# Walls still hiding the article after the capture's options did their work: a list of
+# 'consent', 'login/paywall', 'bot check'. A consent wall as CONSENT_SCRIPT sees it; a bot
+# check by its title, text or challenge widgets (Cloudflare, Turnstile, reCAPTCHA,
+# hCaptcha, PerimeterX); a paywall by a visible paywall element (Piano, class or id
+# naming a paywall or regwall) or a large overlay asking the reader to log in or subscribe.
+WALL_SCRIPT = (
+    """
+() => {
+  const walls = [];
+  const consent = ("""
+    + CONSENT_SCRIPT.strip()
+    + r""")();
+  if (consent) walls.push('consent');
+  const visible = el => {
+    const st = getComputedStyle(el);
+    if (st.display === 'none' || st.visibility === 'hidden' || Number(st.opacity) === 0) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const text = (document.body ? document.body.innerText : '').slice(0, 20000);
+  const bot = /just a moment|attention required|checking your browser|verify you are human|are you a robot|ddos-guard|checking if the site connection is secure|enable javascript and cookies to continue|press (and|&) hold/i;
+  const botWidgets = '#challenge-form, #challenge-running, #cf-challenge-running, .cf-challenge, .cf-turnstile, [name="cf-turnstile-response"], iframe[src*="challenges.cloudflare.com"], .g-recaptcha, .h-captcha, #px-captcha, #captcha-container';
+  if (bot.test(document.title) || (text.length < 3000 && bot.test(text)) ||
+      [...document.querySelectorAll(botWidgets)].some(el => el.tagName === 'INPUT' || visible(el)))
+    walls.push('bot check');
+  const payEls = '[class*="paywall" i], [id*="paywall" i], [class*="regwall" i], [id*="regwall" i], [data-testid*="paywall" i], .tp-modal, .tp-container-inner, .piano-offer, [class*="subscriber-only" i], [class*="premium-wall" i]';
+  const pay = /subscribe to (continue|read)|subscribers only|for subscribers|log ?in to (continue|read)|sign ?in to (continue|read)|create a free account to continue|already a subscriber|jetzt abonnieren|weiterlesen mit|abonnenten|réservé aux abonnés|abonnez-vous|solo para suscriptores|suscríbete|riservato agli abbonati|abbonati per|alleen voor abonnees/i;
+  let paywall = [...document.querySelectorAll(payEls)].some(visible);
+  if (!paywall) {
+    const vw = window.innerWidth, vh = window.innerHeight;
+    for (const el of document.querySelectorAll('body *')) {
+      const st = getComputedStyle(el);
+      if (st.position !== 'fixed' && st.position !== 'sticky' && st.position !== 'absolute') continue;
+      if (!visible(el)) continue;
+      const r = el.getBoundingClientRect();
+      const w = Math.max(0, Math.min(r.right, vw) - Math.max(r.left, 0));
+      const h = Math.max(0, Math.min(r.bottom, vh) - Math.max(r.top, 0));
+      if (w * h < 0.2 * vw * vh) continue;
+      const t = (el.innerText || '').slice(0, 3000);
+      if (pay.test(t) || (el.querySelector('input[type="password"]') && /log ?in|sign ?in|anmelden|connexion/i.test(t))) { paywall = true; break; }
+    }
+  }
+  if (paywall) walls.push('login/paywall');
+  return walls;
+}
+"""
+)

@@ -16,7 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from ..warc import WarcRecorder
 from . import browser
 from .chromium import DEFAULT_VIEWPORT
 from .netpolicy import NetworkPolicy
+from .pageopts import PageSetup, redact_headers, redact_set_cookie
 
 Progress = Callable[[str], None]
 
@@ -54,6 +55,9 @@ class CaptureOptions:
     # The queued job this capture runs for (archiver worker): recorded so retries of
     # one job can be told apart from a second capture of the same URL.
     job_id: str | None = None
+    # What changes what the page shows (cookies, profile, headers, device, waits, script,
+    # consent, blocking): recorded with secrets only as names and hashes.
+    page: PageSetup = field(default_factory=PageSetup)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,6 +69,8 @@ class CaptureOptions:
             out["network_policy"] = self.network_policy.as_dict()
         if self.job_id is not None:
             out["job_id"] = self.job_id
+        if not self.page.is_default:
+            out["page"] = self.page.record()
         return out
 
 
@@ -141,6 +147,7 @@ def capture_url(
             viewport=options.viewport,
             progress=say,
             policy=options.network_policy,
+            setup=options.page,
         )
         if options.network_policy is not None:  # what the browser really connected to
             reached = [(ex.url, ex.remote_ip) for ex in load.exchanges]
@@ -299,7 +306,12 @@ def _write_warc(
         rec = WarcRecorder(out, page_id=page_id)
         rec.warcinfo(_warcinfo_fields(load, capture_id, options))
         main_response: RecordInfo | None = None
+        secret_names = options.page.secret_header_names()
+        cookie_names = options.page.cookie_names()
         for ex in load.exchanges:
+            request_headers, _ = redact_headers(ex.request_headers, secret_names)
+            response_headers, _ = redact_set_cookie(ex.response_headers, cookie_names)
+            ex = replace(ex, request_headers=request_headers, response_headers=response_headers)
             response, _request = rec.exchange(ex)
             if ex.is_main_document:
                 main_response = response
@@ -371,7 +383,12 @@ def _pageinfo(load: PageLoad) -> dict[str, Any]:
         "title": load.title,
         "resources": resources,
         "failed": failed,
-        "counts": {"resources": len(resources), "failed": len(failed)},
+        "blocked": list(load.blocked),
+        "counts": {
+            "resources": len(resources),
+            "failed": len(failed),
+            "blocked": len(load.blocked),
+        },
     }
 
 
@@ -399,4 +416,23 @@ def _provenance(
         "viewport": list(load.viewport),
         "software": SOFTWARE,
         "warnings": list(load.warnings),
+        "page_options": options.page.record(),
+        "consent_clicks": list(load.consent_clicks),
+        "blocked_requests": len(load.blocked),
+        "walls": list(load.walls),
+        "redaction": _redaction_note(load, options.page),
+    }
+
+
+def _redaction_note(load: PageLoad, page: PageSetup) -> dict[str, Any]:
+    """Which header values the WARC's records hold only as hashes (and why)."""
+    requests: set[str] = set()
+    responses: set[str] = set()
+    for ex in load.exchanges:
+        requests.update(redact_headers(ex.request_headers, page.secret_header_names())[1])
+        responses.update(redact_set_cookie(ex.response_headers, page.cookie_names())[1])
+    return {
+        "rule": "secret header values are stored as '[redacted by archiver; sha256=<hex>]'",
+        "request_headers": sorted(requests),
+        "response_headers": sorted(responses),
     }
