@@ -177,13 +177,13 @@ class Package:
             )
 
     def resource(self, prefix: str) -> bytes:
-        return next(body for _t, uri, _h, body, _r in self.records if uri.startswith(prefix))
+        return bytes(next(b for _t, uri, _h, b, _r in self.records if uri.startswith(prefix)))
 
     def json(self, prefix: str) -> Any:
         return json.loads(self.resource(prefix))
 
     def warcinfo(self) -> bytes:
-        return next(body for t, _u, _h, body, _r in self.records if t == "warcinfo")
+        return bytes(next(b for t, _u, _h, b, _r in self.records if t == "warcinfo"))
 
     def all_bytes(self) -> list[bytes]:
         """Every member as stored, the WARC decompressed, and every record's decoded body."""
@@ -351,3 +351,56 @@ def test_walls_are_named(fixture_server: FixtureServer, tmp_path: Path, browser_
     assert "consent wall suspected" in results["consent/onetrust"]["warnings"]
     provenance = Package(Path(results["challenge"]["path"])).json("urn:provenance:")
     assert provenance["walls"] == ["bot check"]
+    assert results["challenge"]["walls"] == ["bot check"]
+    manifest = json.loads(
+        Package(Path(results["paywall"]["path"])).members["provenance/manifest.json"]
+    )
+    assert manifest["capture"]["walls"] == ["login/paywall"]  # signed
+    # the index and list show it, and keep it through a rebuild
+    for rebuild in (False, True):
+        if rebuild:
+            assert run("index", "rebuild", "--archive", "arch", cwd=tmp_path).returncode == 0
+        listed = run("list", "--archive", "arch", cwd=tmp_path).stdout
+        line = next(ln for ln in listed.splitlines() if ln.startswith(results["challenge"]["id"]))
+        assert line.endswith("[behind a wall: bot check]")
+        shown = run("show", results["paywall"]["id"], "--archive", "arch", "--json", cwd=tmp_path)
+        assert json.loads(shown.stdout)["walls"] == ["login/paywall"]
+    # diff: a walled capture is unavailable, never an edit
+    (open_members,) = capture(
+        tmp_path, fixture_server.url("/opt/members"), "--cookies", str(netscape(tmp_path))
+    )
+    diff = run(
+        "diff",
+        "--archive",
+        "arch",
+        open_members["id"],
+        results["members"]["id"],
+        "--json",
+        cwd=tmp_path,
+    )
+    report = json.loads(diff.stdout)
+    assert report["status"] == "extraction_failed", report
+    assert "behind a wall (login/paywall)" in report["summary"]
+
+
+def test_watch_takes_a_named_wall_as_unavailable_even_with_text() -> None:
+    from archiver.watch.events import Observation, judge
+
+    article: dict[str, Any] = {
+        "article": {"title": "T", "byline": "", "text": "The full story, long and whole."},
+        "extractor": {"name": "trafilatura", "version": "2", "settings": {}},
+    }
+    teaser = {**article, "article": {**article["article"], "text": "The full"}}
+    seen = Observation(
+        url="http://a.example/",
+        time="t",
+        capture_id="c",
+        status=200,
+        text_doc=teaser,
+        walls=("login/paywall",),
+    )
+    verdict = judge(
+        seen, state="available", kept_status=200, previous_doc=article, ignore=(), keep_all=False
+    )
+    assert verdict.kinds == ["unavailable"] and verdict.diff is None
+    assert verdict.reason == "behind a wall (login/paywall)"

@@ -20,7 +20,7 @@ from ..package import WaczReader, sha256_file
 from ..urls import lookup_form
 from ..verify import VerifyReport, verify_package
 from .index import Archive
-from .scan import read_text_document
+from .scan import package_walls, read_text_document
 
 
 def evidence(path: Path, report: VerifyReport | None = None) -> dict[str, str | None]:
@@ -71,6 +71,9 @@ def load_side(path: Path) -> tuple[dict[str, Any], dict[str, str | None]]:
     doc = read_text_document(path)
     if doc is None:
         raise PackageError(f"{path} has no urn:text: record: was it made by archiver capture?")
+    walls = package_walls(path)
+    if walls:  # the text is the wall's, not the article's: never compared as an edit
+        doc = {**doc, "article": None, "reason": f"behind a wall ({', '.join(walls)})"}
     return doc, evidence(path)
 
 

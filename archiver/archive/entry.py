@@ -35,6 +35,9 @@ class IndexEntry:
     text_sha256: str | None = None
     signed_by: str | None = None
     tsa_times: list[str] = field(default_factory=list)
+    # what still hid the article when it was captured: "consent", "login/paywall",
+    # "bot check" (the manifest's capture.walls); such a capture counts as unavailable
+    walls: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,7 +29,7 @@ from ..package import WRITER_TAG, WaczReader, temp_package_name, writer_alive, w
 from .entry import IndexEntry, new_capture_id
 from .scan import package_tsa_times, scan_package
 
-SCHEMA_VERSION = 2  # 2: the package file name of each capture
+SCHEMA_VERSION = 3  # 2: the package file name of each capture; 3: walls
 INDEX_NAME = "index.sqlite3"
 CAPTURES = "captures"
 BUSY_TIMEOUT_S = 60.0
@@ -51,6 +51,7 @@ _COLUMNS = (
     "text_sha256",
     "signed_by",
     "tsa_times",
+    "walls",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS captures (
     text_sha256 TEXT,
     signed_by TEXT,
     tsa_times TEXT NOT NULL,
+    walls TEXT NOT NULL DEFAULT '[]',
     file TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures (url);
@@ -110,12 +112,14 @@ _INSERT = (
 def _row(entry: IndexEntry) -> tuple[Any, ...]:
     values = asdict(entry)
     values["tsa_times"] = json.dumps(entry.tsa_times)
+    values["walls"] = json.dumps(entry.walls)
     return tuple(values[c] for c in _COLUMNS)
 
 
 def _entry(row: sqlite3.Row) -> IndexEntry:
     values = {c: row[c] for c in _COLUMNS}
     values["tsa_times"] = json.loads(values["tsa_times"])
+    values["walls"] = json.loads(values["walls"] or "[]")
     return IndexEntry(**values)
 
 

@@ -64,7 +64,17 @@ def scan_package(path: Path) -> IndexEntry:
         text_sha256=text_sha256(text_doc),
         signed_by=signed_by,
         tsa_times=tsa_times,
+        walls=[str(w) for w in capture.get("walls") or [] if isinstance(w, str)],
     )
+
+
+def package_walls(path: Path) -> list[str]:
+    """What hid the article when the package was captured (its manifest's capture.walls)."""
+    with WaczReader(path) as wacz:
+        manifest = _json_member(wacz, MANIFEST) if MANIFEST in wacz.names() else {}
+    capture = manifest.get("capture")
+    walls = capture.get("walls") if isinstance(capture, dict) else None
+    return [str(w) for w in walls] if isinstance(walls, list) else []
 
 
 def read_text_document(path: Path) -> dict[str, Any] | None:

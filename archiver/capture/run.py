@@ -92,6 +92,7 @@ class CaptureResult:
     timestamps: int
     article: bool
     warnings: list[str] = field(default_factory=list)
+    walls: list[str] = field(default_factory=list)  # "consent", "login/paywall", "bot check"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class CaptureResult:
             "timestamps": self.timestamps,
             "article": self.article,
             "warnings": list(self.warnings),
+            "walls": list(self.walls),
         }
 
 
@@ -211,6 +213,7 @@ def capture_url(
         text_sha256=text_sha256(text_doc),
         signed_by=signer,
         tsa_times=sorted(t for data in tokens if (t := token_time(data))),
+        walls=list(load.walls),
     )
     archive.add(entry)
     return CaptureResult(
@@ -228,6 +231,7 @@ def capture_url(
         timestamps=len(tokens),
         article=text_doc.get("article") is not None,
         warnings=warnings,
+        walls=list(load.walls),
     )
 
 
@@ -289,6 +293,7 @@ def _capture_facts(capture_id: str, load: PageLoad, options: CaptureOptions) -> 
         "browser": load.browser_version,
         "user_agent": load.user_agent,
         "options": options.as_dict(),
+        **({"walls": list(load.walls)} if load.walls else {}),
     }
 
 

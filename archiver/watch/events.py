@@ -42,6 +42,7 @@ class Observation:
     warnings: Sequence[str] = ()
     error: str | None = None
     capture: dict[str, Any] | None = None  # the event's "after" capture facts
+    walls: Sequence[str] = ()  # "consent", "login/paywall", "bot check" (IndexEntry.walls)
 
     @property
     def article(self) -> Mapping[str, Any] | None:
@@ -68,6 +69,8 @@ def unavailable_reason(obs: Observation, *, had_article: bool) -> str | None:
         return f"unreachable: {obs.error}"
     if obs.status is not None and obs.status >= 400:
         return f"HTTP {obs.status}"
+    if obs.walls:  # named at capture time: what shows is the wall, not the article
+        return f"behind a wall ({', '.join(obs.walls)})"
     if obs.article is None and had_article:
         why = (obs.text_doc or {}).get("reason") or "no article text"
         wall = any("consent" in w or "wall" in w for w in obs.warnings)

@@ -58,4 +58,5 @@ def observe(url: str, package: Path, entry: IndexEntry, warnings: list[str]) -> 
         text_sha256=entry.text_sha256,
         warnings=tuple(warnings),
         capture=capture_facts(entry),
+        walls=tuple(entry.walls),
     )
