@@ -696,6 +696,7 @@ def test_directory_entry_with_an_oversized_field_is_refused(
     ]
 
 
+@pytest.mark.slow  # builds and inflates 200 MiB: ~6 s
 def test_manifest_inflating_to_200_mib_is_refused_before_it_is_read(
     built: Built, pkg: Path
 ) -> None:
@@ -712,6 +713,7 @@ def test_manifest_inflating_to_200_mib_is_refused_before_it_is_read(
     assert f"{MANIFEST}: is larger than 67108864 bytes" in lines, lines
 
 
+@pytest.mark.slow  # a thousand tokens of 1 MiB inflated: ~6 s
 def test_a_thousand_tokens_inflating_to_1_mib_each_are_not_all_read(
     built: Built, pkg: Path
 ) -> None:

@@ -62,6 +62,7 @@ def time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
+@pytest.mark.slow  # hundreds of mutated packages, each verified: ~25 s
 def test_every_mutation_gives_a_report_and_passes_only_when_nothing_signed_changed(
     clean_package: Built, mutations: Mutations, tmp_path: Path
 ) -> None:

@@ -126,6 +126,7 @@ def log_lines(archive: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
+@pytest.mark.slow  # a capture per edit variant: ~30 s
 def test_a_watch_reports_each_edit_once_with_its_interval(
     env: Env, fixture_server: FixtureServer
 ) -> None:
@@ -220,6 +221,7 @@ def test_a_watch_reports_each_edit_once_with_its_interval(
     assert "token 0 over entry 1: ok" in verified.stdout
 
 
+@pytest.mark.slow  # a killed pass and a full rerun: ~30 s
 def test_kill_9_mid_pass_then_rerun(env: Env, fixture_server: FixtureServer) -> None:
     """A pass killed with SIGKILL while checking: the rerun finishes it with no duplicate
     event, no partial or unindexed package, and a check log that still verifies."""
