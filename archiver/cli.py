@@ -407,6 +407,10 @@ class _BatchDisplay:
 )
 @click.option("--strict", is_flag=True, help="Fail when trust cannot be established.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option(
+    "--storage", metavar="STORE", help="CAPTURE is a job id or key in this package store."
+)
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 def verify(
     capture_ref: str,
     archive_path: str | None,
@@ -415,19 +419,29 @@ def verify(
     tsa_roots: tuple[str, ...],
     strict: bool,
     as_json: bool,
+    storage: str | None,
+    s3_endpoint: str | None,
 ) -> None:
     """Re-check a capture offline: hashes, signature, timestamps, trust."""
+    from contextlib import nullcontext
+
     from .proof.roots import read_roots
     from .verify import read_trust_keys, render_text, verify_package
 
-    path = _resolve_capture(capture_ref, archive_path)
-    report = verify_package(
-        path,
-        trust_keys=read_trust_keys([Path(p) for p in trust_keys]),
-        tsa_roots=read_roots([Path(p) for p in tsa_roots]),
-        trusted_keys_file=config.trusted_keys_file(trusted_keys_file),
-        strict=strict,
-    )
+    if storage:  # streamed to a temporary file first: the check itself stays offline
+        from .storage import fetched, open_store
+
+        source: Any = fetched(open_store(storage, s3_endpoint=s3_endpoint), capture_ref)
+    else:
+        source = nullcontext(_resolve_capture(capture_ref, archive_path))
+    with source as path:
+        report = verify_package(
+            path,
+            trust_keys=read_trust_keys([Path(p) for p in trust_keys]),
+            tsa_roots=read_roots([Path(p) for p in tsa_roots]),
+            trusted_keys_file=config.trusted_keys_file(trusted_keys_file),
+            strict=strict,
+        )
     if as_json:
         _emit_json(report.to_json(), "verify.schema.json")
     else:
@@ -511,8 +525,7 @@ def list_cmd(archive_path: str | None, url: str | None, as_json: bool) -> None:
         if as_json:
             _emit_json(entry.to_json(), "index-entry.schema.json")
         else:
-            wall = f"  [behind a wall: {', '.join(entry.walls)}]" if entry.walls else ""
-            click.echo(f"{entry.id}  {entry.status}  {entry.final_url}  {entry.title}{wall}")
+            click.echo(f"{entry.id}  {entry.status}  {entry.final_url}  {entry.title}")
     if not entries and not as_json:
         click.echo("no captures yet", err=True)
 

@@ -177,6 +177,8 @@ def test_two_workers_one_killed_mid_capture(
     assert len(keys) == len(urls) and all(k.startswith("captures/job-") for k in keys)
     assert sorted(raw_store_names(env)) == sorted(f"packages/{k}" for k in keys)
     check_archive(env, urls)
+    from_store = run(["verify", "--storage", env["ARCHIVER_STORAGE"], keys[0]], env)
+    assert from_store.returncode == 0, from_store.stdout + from_store.stderr
     # the index rebuilt from the store alone holds the same captures
     env2 = {**env, "ARCHIVER_ARCHIVE": str(tmp_path / "rebuilt")}
     rebuilt = run(["index", "rebuild", "--storage", env["ARCHIVER_STORAGE"]], env2)
@@ -245,8 +247,9 @@ def test_corrupted_in_store_is_caught_by_ingest_and_verify(
     assert ingest.returncode == 1
     assert "not indexed" in ingest.stderr and job_id in ingest.stderr, ingest.stderr
     assert run(["list", "--json"], env).stdout.strip() == ""
-    verified = run(["verify", str(bad)], env)
-    assert verified.returncode == 1, verified.stdout
+    verified = run(["verify", "--storage", env["ARCHIVER_STORAGE"], job_id], env)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "FAIL" in verified.stdout.upper(), verified.stdout
 
 
 def test_job_failing_every_time_is_parked_as_failed(

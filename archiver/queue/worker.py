@@ -17,6 +17,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from .engine import POLL_MS, JobBook, QueueSettings, current_attempt, declare_ac
 from .ingest import describe_stored, job_key
 
 Event = Callable[[dict[str, Any]], None]
+# An upload left in the store's .incoming/ this long belongs to a dead worker (a live
+# one publishes a package in seconds); it is deleted.
+TIDY_AFTER_S = 600.0
 
 
 def options_from_doc(doc: dict[str, Any], job_id: str) -> CaptureOptions:
@@ -71,6 +75,7 @@ class _Runner:
         self._local = threading.local()
         self._sessions: list[BrowserSession] = []
         self._lock = threading.Lock()
+        self._tidied = float("-inf")
 
     def session(self) -> BrowserSession:
         session: BrowserSession | None = getattr(self._local, "session", None)
@@ -82,6 +87,7 @@ class _Runner:
         return session
 
     def __call__(self, job_id: str, url: str, options_doc: dict[str, Any]) -> None:
+        self.tidy()
         attempt = current_attempt()
         self.book.write(job_id, status="running", attempts=attempt, worker=self.name)
         self.on_event({"job_id": job_id, "url": url, "status": "running", "attempt": attempt})
@@ -101,6 +107,15 @@ class _Runner:
             raise
         self.book.write(job_id, status="done", error=None, result=result)
         self.on_event({"job_id": job_id, "url": url, "status": "done", "key": result["key"]})
+
+    def tidy(self) -> None:
+        """At most once a minute: remove uploads dead workers left in the store."""
+        with self._lock:
+            if time.monotonic() - self._tidied < 60:
+                return
+            self._tidied = time.monotonic()
+        with contextlib.suppress(ArchiverError):
+            self.store.tidy(older_than_s=TIDY_AFTER_S)
 
     def run(self, job_id: str, url: str, options_doc: dict[str, Any]) -> dict[str, Any]:
         key = job_key(job_id)
@@ -149,7 +164,6 @@ def run_worker(
     broker = make_broker(broker_url, settings, maintenance=True)
     book = JobBook(broker)
     book.ping()
-    store.tidy(older_than_s=3600)
     scratch = Path(tempfile.mkdtemp(prefix="archiver-worker-"))
     runner = _Runner(
         store, key, book, settings, scratch, on_event or (lambda _e: None), recycle_after, max_rss

@@ -8,6 +8,15 @@ then reads the stored object back and checks its size and sha256 against what it
 from __future__ import annotations
 
 from .base import Store, StoredObject, StoreError, sha256_file
+from .fetch import fetched, package_key
 from .open import open_store
 
-__all__ = ["Store", "StoreError", "StoredObject", "open_store", "sha256_file"]
+__all__ = [
+    "Store",
+    "StoreError",
+    "StoredObject",
+    "fetched",
+    "open_store",
+    "package_key",
+    "sha256_file",
+]
