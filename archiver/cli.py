@@ -525,7 +525,8 @@ def list_cmd(archive_path: str | None, url: str | None, as_json: bool) -> None:
         if as_json:
             _emit_json(entry.to_json(), "index-entry.schema.json")
         else:
-            click.echo(f"{entry.id}  {entry.status}  {entry.final_url}  {entry.title}")
+            wall = f"  [behind a wall: {', '.join(entry.walls)}]" if entry.walls else ""
+            click.echo(f"{entry.id}  {entry.status}  {entry.final_url}  {entry.title}{wall}")
     if not entries and not as_json:
         click.echo("no captures yet", err=True)
 
