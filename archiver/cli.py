@@ -548,6 +548,48 @@ def show(capture_id: str, archive_path: str | None, as_json: bool) -> None:
 
 
 @cli.group()
+def profile() -> None:
+    """Browser profiles to capture logged in (capture --profile DIR)."""
+
+
+@profile.command("create")
+@click.argument("folder", metavar="DIR")
+@click.option("--url", required=True, metavar="LOGIN_URL", help="The page to log in on.")
+@click.option("--headless", is_flag=True, help="No window (default when there is no display).")
+@click.option("--javascript", metavar="FILE", help="Run this script on the page (e.g. log in).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the page.",
+)
+def profile_create(
+    folder: str, url: str, headless: bool, javascript: str | None, timeout: float
+) -> None:
+    """Open LOGIN_URL in a browser keeping its data in DIR (mode 0700): log in, close it."""
+    from .capture.browser import create_profile
+    from .capture.pageopts import read_javascript
+    from .urls import validate_url
+
+    url = validate_url(url)
+    script = read_javascript(javascript) if javascript is not None else None
+    if not headless and not config.has_display():
+        click.echo("archiver: no display: opening the page headless", err=True)
+        headless = True
+    names = create_profile(
+        Path(folder),
+        url,
+        headless=headless,
+        timeout=timeout,
+        script=script,
+        progress=lambda step: click.echo(f"archiver: {step}", err=True),
+    )
+    held = ", ".join(names) if names else "none"
+    click.echo(f"profile {Path(folder).resolve()} saved (mode 0700); cookies: {held}")
+
+
+@cli.group()
 def index() -> None:
     """Maintain the archive's SQLite index."""
 

@@ -169,3 +169,9 @@ def replayweb_dir(option: str | None, env: Mapping[str, str] | None = None) -> P
     env = os.environ if env is None else env
     chosen = option or env.get("ARCHIVER_REPLAYWEB")
     return Path(chosen).expanduser() if chosen else REPLAYWEB_DEFAULT
+
+
+def has_display(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a browser window can be shown here (X11 or Wayland): profile create."""
+    env = os.environ if env is None else env
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))

@@ -404,3 +404,23 @@ def test_watch_takes_a_named_wall_as_unavailable_even_with_text() -> None:
     )
     assert verdict.kinds == ["unavailable"] and verdict.diff is None
     assert verdict.reason == "behind a wall (login/paywall)"
+
+
+@pytest.mark.browser
+def test_a_profile_made_once_captures_logged_in(
+    fixture_server: FixtureServer, tmp_path: Path, browser_path: Path
+) -> None:
+    login = fixture_server.url("/opt/login?user=reporter&password=pw")
+    made = run("profile", "create", "prof", "--url", login, "--headless", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "cookies: session" in made.stdout and SESSION_SECRET not in made.stdout
+    assert (tmp_path / "prof").stat().st_mode & 0o777 == 0o700
+    (result,) = capture(tmp_path, fixture_server.url("/opt/members"), "--profile", "prof")
+    package = Package(Path(result["path"]))
+    assert "Members-only story" in json.dumps(package.json("urn:text:"))
+    assert package.json("urn:provenance:")["page_options"]["profile"] == str(
+        (tmp_path / "prof").resolve()
+    )
+    assert result["walls"] == []
+    for blob in package.all_bytes():
+        assert SESSION_SECRET.encode() not in blob
