@@ -16,6 +16,7 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -226,7 +227,11 @@ def test_a_tampered_package_reads_fail_and_the_app_keeps_working(
     archive.rebuild()
     page.goto(app.url("/?q=tampered.test"))
     badge = page.locator(f"td[data-verify-id='{bad_id}'] .badge")
-    badge.filter(has_text="FAIL").wait_for(timeout=WAIT_MS)
+    try:
+        badge.filter(has_text="FAIL").wait_for(timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        api = httpx.get(app.url(f"/api/captures/{bad_id}/verify")).text[:300]
+        raise AssertionError(f"badge: {page.inner_html('tbody')[:500]}\napi: {api}") from None
     page.goto(app.url(f"/captures/{bad_id}"))
     assert "Integrity FAILED" in page.inner_text(".verdict-line")
     assert "archive/data.warc.gz" in page.inner_text("#verify") or "urn:uuid" in page.inner_text(
@@ -394,3 +399,27 @@ def test_json_twins_of_the_real_captures_are_valid(
     validate(timeline, "web-timeline.schema.json")
     assert json.dumps(timeline).count(second["capture_id"]) >= 1
     assert os.environ.get("ARCHIVER_BROWSER") != "/nonexistent"
+
+
+@pytest.mark.usefixtures("public_test_browser")
+def test_every_request_of_a_page_is_checked(site: FixtureServer, tmp_path: Path) -> None:
+    """Image, iframe, pop-up, dedicated worker and fetch() of a public page each ask for
+    a private or metadata address: each is refused before it leaves, and named."""
+    from archiver.capture import browser
+
+    policy = NetworkPolicy(resolver=lambda host: [PUBLIC_IP] if host == "public.test" else [])
+    url = f"http://public.test:{site.port}/reach-private"
+    with ThreadPoolExecutor(1) as pool:  # its own thread: this one runs Playwright's loop
+        load = pool.submit(
+            browser.load_page, url, workdir=tmp_path, timeout=30, policy=policy
+        ).result()
+    refused = "\n".join(w for w in load.warnings if w.startswith("network policy refused"))
+    for url in (
+        "http://169.254.169.254/latest/meta-data/pixel.png",
+        "http://10.0.0.3/frame",
+        "http://10.0.0.1/popup",
+        "http://10.0.0.2/worker",
+        "http://10.0.0.4/xhr",
+    ):
+        assert url in refused, (url, load.warnings)
+    assert not [ex for ex in load.exchanges if ex.url.startswith(("http://10.", "http://169."))]

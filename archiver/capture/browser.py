@@ -408,6 +408,7 @@ async def _load_in(
     bodies = workdir / "bodies"
     bodies.mkdir(parents=True, exist_ok=True)
     recorder: Recorder | None = None
+    guard_session: CDPSession | None = None
     try:
         page = await context.new_page()
         size = page.viewport_size  # a --device or --viewport choice, as the page has it
@@ -430,9 +431,13 @@ async def _load_in(
 
         page.on("download", on_download)
         guard = None
-        if policy is not None:
-            guard = RequestGuard(_Cdp(await context.new_cdp_session(page)), policy, main_frame)
+        if policy is not None and context.browser is not None:
+            # browser-wide, so pop-ups, frames and workers are paused too, and each
+            # redirect hop as a new request; detached when this load ends
+            guard_session = await context.browser.new_browser_cdp_session()
+            guard = RequestGuard(_Cdp(guard_session), policy, main_frame)
             await guard.start()
+            context.on("page", _close_popup)  # a refused pop-up can hold the load event
         blocked: list[str] = []
         if setup.block:  # registered last, so asked first; what it lets go falls back
             await context.route("**/*", _block_route(setup, blocked))
@@ -467,11 +472,21 @@ async def _load_in(
             blocked=blocked,
         )
     finally:
+        if guard_session is not None:
+            with contextlib.suppress(PlaywrightError):
+                await guard_session.detach()
         if recorder is not None:
             for task in list(recorder.tasks):  # body transfers of a load that failed
                 task.cancel()
             await asyncio.gather(*recorder.tasks, return_exceptions=True)
             recorder.close_streams()
+
+
+async def _close_popup(popup: Page) -> None:
+    """Pop-ups are not part of a capture: under a network policy they are closed at once
+    (their first request was already checked; a refused one can stall the page's load)."""
+    with contextlib.suppress(PlaywrightError):
+        await popup.close()
 
 
 def _block_route(setup: PageSetup, blocked: list[str]) -> Callable[[Route], Awaitable[None]]:

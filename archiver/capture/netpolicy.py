@@ -198,9 +198,10 @@ class NetworkPolicy:
 class RequestGuard:
     """Applies a policy to every request one page makes, before it leaves the browser.
 
-    It pauses each request at CDP ``Fetch``'s request stage on its own session (a
-    redirect's next hop is paused as a new request), resolves the host and fails the
-    request (``AccessDenied``) when the policy refuses it. ``refused`` has one line per
+    It pauses each request at CDP ``Fetch``'s request stage on a browser-wide session of
+    its own, so pop-up windows, frames and dedicated workers are paused too, and a
+    redirect's next hop is paused as a new request; it resolves the host and fails the
+    request (``BlockedByClient``) when the policy refuses it. ``refused`` has one line per
     refused request; ``document_refusal`` the first refused document of the main frame
     (the page itself, or a redirect it took).
     """
@@ -225,6 +226,22 @@ class RequestGuard:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be requested (resolved once per host), or None."""
+        try:
+            return await self._refusal(url)
+        except Exception as exc:  # a resolver bug must not let the request through
+            return f"cannot check ({type(exc).__name__}: {exc})"
+
+    def note(self, url: str, reason: str, *, main_document: bool) -> None:
+        """Record one refused request (``main_document``: the page itself or a redirect
+        it took)."""
+        line = f"network policy refused {url}: {reason}"
+        if line not in self.refused:
+            self.refused.append(line)
+        if main_document and not self.document_refusal:
+            self.document_refusal = f"{url}: {reason}"
+
     async def _refusal(self, url: str) -> str | None:
         try:
             host = (urlsplit(url).hostname or "").lower()
@@ -237,23 +254,17 @@ class RequestGuard:
     async def _paused(self, ev: dict[str, Any]) -> None:
         request_id = ev["requestId"]
         url = str(ev.get("request", {}).get("url", ""))
-        try:
-            reason = await self._refusal(url)
-        except Exception as exc:  # a resolver bug must not let the request through
-            reason = f"cannot check ({type(exc).__name__}: {exc})"
-        with contextlib.suppress(CdpError):
-            if reason is None:
+        reason = await self.refusal(url)
+        if reason is None:
+            with contextlib.suppress(CdpError):
                 await self.session.send("Fetch.continueRequest", {"requestId": request_id})
-                return
-            await self.session.send(
-                "Fetch.failRequest", {"requestId": request_id, "errorReason": "AccessDenied"}
-            )
-        line = f"network policy refused {url}: {reason}"
-        if line not in self.refused:
-            self.refused.append(line)
+            return
         is_document = ev.get("resourceType") == "Document"
-        if is_document and ev.get("frameId") == self.main_frame and not self.document_refusal:
-            self.document_refusal = f"{url}: {reason}"
+        self.note(url, reason, main_document=is_document and ev.get("frameId") == self.main_frame)
+        with contextlib.suppress(CdpError):
+            await self.session.send(
+                "Fetch.failRequest", {"requestId": request_id, "errorReason": "BlockedByClient"}
+            )
 
     def capture_error(self, requested: str) -> CaptureError | None:
         """The error to raise when the page could not load because the policy refused it."""
