@@ -2,7 +2,7 @@
 
 Builds (once, cached in WORKDIR) two packages through the real pipeline pieces
 (WarcRecorder over synthetic exchanges whose bodies are files, proof.seal with the
-local openssl TSA from tests/tsa.py, package.write_wacz):
+local openssl TSA from fixtures/tsa.py, package.write_wacz):
 
 * ``big.wacz``: ~SIZE MB of random-ish bodies (3/4 random bytes, 1/4 repetitive
   HTML-like text), so the package is about SIZE MB;
@@ -131,7 +131,7 @@ def ensure_packages(workdir: Path, size_mb: int, inflate_mb: int) -> tuple[Path,
     big, bomb = workdir / f"big-{size_mb}.wacz", workdir / f"bomb-{inflate_mb}.wacz"
     if big.exists() and bomb.exists():
         return big, bomb
-    from tsa import LocalTSA
+    from fixtures.tsa import LocalTSA
 
     bodies_dir = workdir / "bodies"
     bodies_dir.mkdir(parents=True, exist_ok=True)
