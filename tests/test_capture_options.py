@@ -259,6 +259,7 @@ def test_device_wait_for_block_and_script(
     (mobile,) = capture(tmp_path, fixture_server.url("/opt/mobile"), "--device", "iPhone 13")
     package = Package(Path(mobile["path"]))
     assert png_width(package.resource("urn:screenshot:")) == 390 * 3  # 390 CSS px at 3x
+    assert png_width(package.resource("urn:thumbnail:")) == 640  # ReplayWeb.page's page card
     assert package.json("urn:provenance:")["page_options"]["device"] == "iPhone 13"
     assert "iPhone" in package.json("urn:provenance:")["user_agent"]
 

@@ -36,6 +36,7 @@ from . import browser
 from .chromium import DEFAULT_VIEWPORT
 from .netpolicy import NetworkPolicy
 from .pageopts import PageSetup, redact_headers, redact_set_cookie
+from .thumbnail import thumbnail
 
 Progress = Callable[[str], None]
 
@@ -321,6 +322,9 @@ def _write_warc(
             if ex.is_main_document:
                 main_response = response
         rec.resource(f"urn:screenshot:{final}", "image/png", load.screenshot_png, date=date)
+        thumb = thumbnail(load.screenshot_png)
+        if thumb is not None:
+            rec.resource(f"urn:thumbnail:{final}", "image/png", thumb, date=date)
         rec.resource(
             f"urn:dom:{final}",
             "text/html; charset=utf-8",
