@@ -84,7 +84,8 @@ def capture_via_broker(
     for job in stored:  # done on an earlier run: straight from the store
         finished({**(job.record or {}), "id": job.job_id, "url": job.url, "status": "done"})
     with _stop_on_signals() as (stop, signals):
-        wait(broker, [j.job_id for j in jobs if j.state != "stored"], finished, stop=stop)
+        pending = [j.job_id for j in jobs if j.state != "stored"]
+        wait(broker, pending, finished, stop=stop, store=store)
     if signals:
         click.echo("archiver: interrupted: the jobs stay queued; run again to wait", err=True)
         sys.exit(128 + signals[0])

@@ -77,3 +77,26 @@ def test_bad_keys_are_refused(store: Store, tmp_path: Path) -> None:
 def test_s3_store_without_bucket_is_one_line() -> None:
     with pytest.raises(StoreError, match="no bucket"):
         open_store("s3://")
+
+
+def _leave_upload(store: Store, name: str) -> None:
+    """An upload a writer left in .incoming/ (killed between upload and publish)."""
+    from archiver.storage.folder import FolderStore
+    from archiver.storage.s3 import S3Store
+
+    if isinstance(store, FolderStore):
+        (store.root / ".incoming" / f"{name}.part").write_bytes(b"half")
+    elif isinstance(store, S3Store):
+        store.client.put_object(
+            Bucket=store.bucket, Key=f"{store.prefix}.incoming/{name}", Body=b"half"
+        )
+
+
+def test_tidy_removes_uploads_of_dead_writers_only(store: Store) -> None:
+    _leave_upload(store, "dead-worker--0001")
+    _leave_upload(store, "live-worker--0002")
+    _leave_upload(store, "0003")  # no owner: only age removes it
+    assert list(store.list()) == []  # uploads in progress are never listed
+    removed = store.tidy(600, dead=lambda owner: owner == "dead-worker")
+    assert len(removed) == 1 and "dead-worker--0001" in removed[0]
+    assert len(store.tidy(0)) == 2  # old enough: whoever left them

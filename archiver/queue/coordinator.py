@@ -9,6 +9,7 @@ UTC date; ``batch`` chooses another (a fresh capture of the same list the same d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import ArchiverError
 from ..storage import Store
-from .engine import JobBook, QueueSettings, make_broker, send_job
+from .engine import TIDY_AFTER_S, JobBook, QueueSettings, live_workers, make_broker, send_job
 from .ingest import job_key
 
 
@@ -79,9 +81,13 @@ def wait(
     *,
     stop: threading.Event,
     poll_s: float = 0.5,
+    store: Store | None = None,
+    settings: QueueSettings | None = None,
 ) -> None:
-    """Call ``on_finished`` with each job's record as it becomes done or failed."""
-    broker = make_broker(broker_url, QueueSettings(), maintenance=False)
+    """Call ``on_finished`` with each job's record as it becomes done or failed; then
+    remove from ``store`` the uploads that workers no longer alive left behind."""
+    settings = settings or QueueSettings()
+    broker = make_broker(broker_url, settings, maintenance=False)
     try:
         book = JobBook(broker)
         pending = list(jobs)
@@ -96,6 +102,10 @@ def wait(
             pending = still
             if pending:
                 stop.wait(poll_s)
+        if store is not None and not pending:  # uploads left by workers that died
+            live = live_workers(broker, settings)
+            with contextlib.suppress(ArchiverError):
+                store.tidy(TIDY_AFTER_S, dead=lambda owner: owner not in live)
     finally:
         broker.close()
 

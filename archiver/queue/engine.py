@@ -32,8 +32,11 @@ QUEUE = "archiver-captures"
 ACTOR = "archiver_capture"
 REDELIVER_AFTER_S = 60.0
 MAX_ATTEMPTS = 3
-POLL_MS = 1000
+POLL_MS = 250  # idle workers poll (and beat) this often: enqueue-to-start latency
 JOB_KEY = "archiver:job:"
+# An upload left in the store's .incoming/ this long belongs to a dead worker (a live
+# one publishes a package in seconds), as does one whose owner has no recent heartbeat.
+TIDY_AFTER_S = 600.0
 JOB_LIST = "archiver:jobs"
 
 
@@ -91,6 +94,17 @@ def send_job(broker: RedisBroker, job_id: str, url: str, options: dict[str, Any]
     )
     broker.declare_queue(QUEUE)
     broker.enqueue(message)
+
+
+def live_workers(broker: RedisBroker, settings: QueueSettings) -> set[str]:
+    """Ids of the worker processes whose heartbeat is recent (BrokerUnavailable if down)."""
+    key = f"{broker.namespace}:__heartbeats__"
+    since = int((time.time() - settings.redeliver_after) * 1000)
+    try:
+        members = broker.client.zrangebyscore(key, since, "+inf")
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise BrokerUnavailable(f"the broker is not reachable: {exc}") from exc
+    return {_text(m) for m in members}
 
 
 def current_attempt() -> int:

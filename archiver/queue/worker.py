@@ -30,13 +30,19 @@ from ..capture.browser import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from ..capture.run import CaptureOptions, capture_url
 from ..errors import ArchiverError, UsageError
 from ..storage import Store
-from .engine import POLL_MS, JobBook, QueueSettings, current_attempt, declare_actor, make_broker
+from .engine import (
+    POLL_MS,
+    TIDY_AFTER_S,
+    JobBook,
+    QueueSettings,
+    current_attempt,
+    declare_actor,
+    live_workers,
+    make_broker,
+)
 from .ingest import describe_stored, job_key
 
 Event = Callable[[dict[str, Any]], None]
-# An upload left in the store's .incoming/ this long belongs to a dead worker (a live
-# one publishes a package in seconds); it is deleted.
-TIDY_AFTER_S = 600.0
 
 
 def options_from_doc(doc: dict[str, Any], job_id: str) -> CaptureOptions:
@@ -72,6 +78,8 @@ class _Runner:
         self.recycle_after = recycle_after
         self.max_rss = max_rss
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = ""  # this process's broker id: names its uploads in progress
+        self.live: Callable[[], set[str]] = set
         self._local = threading.local()
         self._sessions: list[BrowserSession] = []
         self._lock = threading.Lock()
@@ -89,7 +97,9 @@ class _Runner:
     def __call__(self, job_id: str, url: str, options_doc: dict[str, Any]) -> None:
         self.tidy()
         attempt = current_attempt()
-        self.book.write(job_id, status="running", attempts=attempt, worker=self.name)
+        self.book.write(
+            job_id, status="running", attempts=attempt, worker=self.name, started=time.time()
+        )
         self.on_event({"job_id": job_id, "url": url, "status": "running", "attempt": attempt})
         try:
             result = self.run(job_id, url, options_doc)
@@ -115,7 +125,8 @@ class _Runner:
                 return
             self._tidied = time.monotonic()
         with contextlib.suppress(ArchiverError):
-            self.store.tidy(older_than_s=TIDY_AFTER_S)
+            live = self.live()
+            self.store.tidy(TIDY_AFTER_S, dead=lambda owner: owner not in live)
 
     def run(self, job_id: str, url: str, options_doc: dict[str, Any]) -> dict[str, Any]:
         key = job_key(job_id)
@@ -126,7 +137,7 @@ class _Runner:
             url, archive=self.archive, key=self.key, options=options, session=self.session()
         )
         try:
-            stored = self.store.put(key, result.path)
+            stored = self.store.put(key, result.path, owner=self.owner)
         finally:
             result.path.unlink(missing_ok=True)
         return {
@@ -168,6 +179,8 @@ def run_worker(
     runner = _Runner(
         store, key, book, settings, scratch, on_event or (lambda _e: None), recycle_after, max_rss
     )
+    runner.owner = broker.broker_id
+    runner.live = lambda: live_workers(broker, settings)
     declare_actor(broker, settings, runner, throws=(UsageError,))
     worker = dramatiq.Worker(broker, worker_threads=concurrency, worker_timeout=POLL_MS)
     worker.queue_prefetch = concurrency  # one job per capture thread, none waiting

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -34,8 +35,11 @@ class Store(Protocol):
 
     url: str
 
-    def put(self, key: str, source: Path) -> StoredObject:
-        """Publish ``source`` under ``key`` (replacing it), checked after the upload."""
+    def put(self, key: str, source: Path, *, owner: str = "") -> StoredObject:
+        """Publish ``source`` under ``key`` (replacing it), checked after the upload.
+
+        ``owner`` names the writer in the temporary name, so ``tidy`` can tell the
+        leftovers of a dead writer from a live writer's upload in progress."""
 
     def open(self, key: str) -> BinaryIO:
         """A streaming reader of the object ``key`` (StoreError if it is missing)."""
@@ -51,8 +55,11 @@ class Store(Protocol):
     def stat(self, key: str) -> StoredObject | None:
         """Size and sha256 of ``key`` (read through), or None when there is no such key."""
 
-    def tidy(self, older_than_s: float) -> builtins.list[str]:
-        """Remove uploads left by dead writers; returns the keys removed."""
+    def tidy(
+        self, older_than_s: float, dead: Callable[[str], bool] | None = None
+    ) -> builtins.list[str]:
+        """Remove uploads left by dead writers: older than ``older_than_s``, or whose
+        owner ``dead`` says is dead; returns the keys removed."""
 
 
 def hash_stream(stream: BinaryIO, sink: BinaryIO | None = None) -> tuple[int, str]:
@@ -84,3 +91,16 @@ def check_stored(key: str, wrote: tuple[int, str], found: tuple[int, str], url: 
             f"{url}: object {key} after upload has {found[0]} bytes, sha256 {found[1]}; "
             f"wrote {wrote[0]} bytes, sha256 {wrote[1]}"
         )
+
+
+def temp_name(owner: str) -> str:
+    """A temporary upload's name under TEMP_PREFIX: ``<owner>--<uuid>`` or ``<uuid>``."""
+    tag = uuid.uuid4().hex
+    return f"{owner}--{tag}" if owner else tag
+
+
+def is_leftover(
+    name: str, age_s: float, older_than_s: float, dead: Callable[[str], bool] | None
+) -> bool:
+    owner, sep, _tag = name.partition("--")
+    return age_s > older_than_s or bool(sep and dead is not None and dead(owner))

@@ -6,8 +6,7 @@ import builtins
 import os
 import shutil
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,7 +17,9 @@ from .base import (
     check_key,
     check_stored,
     hash_stream,
+    is_leftover,
     sha256_file,
+    temp_name,
 )
 
 
@@ -34,10 +35,10 @@ class FolderStore:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def put(self, key: str, source: Path) -> StoredObject:
+    def put(self, key: str, source: Path, *, owner: str = "") -> StoredObject:
         dest = self._path(key)
         wrote = sha256_file(source)
-        tmp = self.root / TEMP_PREFIX / f"{uuid.uuid4().hex}.part"
+        tmp = self.root / TEMP_PREFIX / f"{temp_name(owner)}.part"
         try:
             with source.open("rb") as src, tmp.open("wb") as out:
                 shutil.copyfileobj(src, out, 1024 * 1024)
@@ -82,10 +83,16 @@ class FolderStore:
             return None
         return StoredObject(key, *sha256_file(path))
 
-    def tidy(self, older_than_s: float) -> builtins.list[str]:
+    def tidy(
+        self, older_than_s: float, dead: Callable[[str], bool] | None = None
+    ) -> builtins.list[str]:
         removed = []
         for path in (self.root / TEMP_PREFIX).glob("*.part"):
-            if time.time() - path.stat().st_mtime > older_than_s:
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if is_leftover(path.name.removesuffix(".part"), age, older_than_s, dead):
                 path.unlink(missing_ok=True)
                 removed.append(TEMP_PREFIX + path.name)
         return removed

@@ -1,6 +1,6 @@
 """S3-compatible object storage through boto3, configured for non-AWS servers.
 
-A put uploads to ``<prefix>/.incoming/<uuid>``, checks that object's size and sha256
+A put uploads to ``<prefix>/.incoming/<owner>--<uuid>``, checks that object's size and sha256
 by reading it back, copies it server-side to the final key, checks the final object the
 same way, then deletes the temporary one: the final key only ever holds a complete,
 checked package. The ETag is never trusted as a hash (multipart ETags are not one).
@@ -13,8 +13,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -29,7 +28,9 @@ from .base import (
     check_key,
     check_stored,
     hash_stream,
+    is_leftover,
     sha256_file,
+    temp_name,
 )
 
 _ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
@@ -60,9 +61,9 @@ class S3Store:
     def _fail(self, what: str, exc: Exception) -> StoreError:
         return StoreError(f"{self.url}: cannot {what}: {exc}")
 
-    def put(self, key: str, source: Path) -> StoredObject:
+    def put(self, key: str, source: Path, *, owner: str = "") -> StoredObject:
         final = self._name(key)
-        tmp = f"{self.prefix}{TEMP_PREFIX}{uuid.uuid4().hex}"
+        tmp = f"{self.prefix}{TEMP_PREFIX}{temp_name(owner)}"
         wrote = sha256_file(source)
         try:
             self.client.upload_file(str(source), self.bucket, tmp)
@@ -135,10 +136,17 @@ class S3Store:
             raise self._fail(f"read {key}", exc) from exc
         return StoredObject(key, *self._read_hash(self._name(key)))
 
-    def tidy(self, older_than_s: float) -> builtins.list[str]:
+    def tidy(
+        self, older_than_s: float, dead: Callable[[str], bool] | None = None
+    ) -> builtins.list[str]:
         removed = []
+        start = len(self.prefix + TEMP_PREFIX)
         for name, obj in self._names(self.prefix + TEMP_PREFIX):
-            if time.time() - obj["LastModified"].timestamp() > older_than_s:
-                self.client.delete_object(Bucket=self.bucket, Key=name)
+            age = time.time() - obj["LastModified"].timestamp()
+            if is_leftover(name[start:], age, older_than_s, dead):
+                try:
+                    self.client.delete_object(Bucket=self.bucket, Key=name)
+                except _ERRORS as exc:
+                    raise self._fail(f"delete {name}", exc) from exc
                 removed.append(name[len(self.prefix) :])
         return removed
