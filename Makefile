@@ -108,6 +108,7 @@ bench: install
 	$(BIN)/python bench/diff_speed.py
 	$(BIN)/python bench/diff_quality.py $(CORPUS)
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/scale.py $(CORPUS) --runs 2 --pages 6
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo-archive $(RWP_DIR)/node_modules $(WEB_RWP)
