@@ -91,7 +91,7 @@ def test_public_api_names_the_entry_points_and_each_loads() -> None:
 def test_each_subpackage_names_what_it_offers() -> None:
     import importlib
 
-    for stage in ("capture", "proof", "verify", "diff", "archive", "watch"):
+    for stage in ("capture", "proof", "verify", "diff", "archive", "watch", "storage", "queue"):
         module = importlib.import_module(f"archiver.{stage}")
         assert module.__doc__, stage
         for name in module.__all__:
