@@ -23,6 +23,7 @@ class Page:
     offset: int
     limit: int
     query: str
+    files: dict[str, str]  # capture id -> its package's file name in captures/
 
 
 def _like(text: str) -> str:
@@ -50,4 +51,5 @@ def browse(archive: Archive, *, query: str = "", offset: int = 0, limit: int = 5
             "SELECT * FROM captures" + where + " ORDER BY started DESC, id DESC LIMIT ? OFFSET ?",
             (*args, limit, offset),
         ).fetchall()
-    return Page([_entry(r) for r in rows], total, offset, limit, query)
+    files = {r["id"]: r["file"] for r in rows}
+    return Page([_entry(r) for r in rows], total, offset, limit, query, files)

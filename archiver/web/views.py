@@ -87,7 +87,8 @@ def _row(entry: IndexEntry, verdict: Verdict) -> dict[str, Any]:
 
 def captures_page(ctx: Context, *, query: str, offset: int, limit: int) -> dict[str, Any]:
     page = browse(ctx.archive, query=query, offset=offset, limit=limit)
-    paths = {e.id: ctx.archive.package_path(e.id) for e in page.entries}
+    files = page.files
+    paths = {e.id: ctx.archive.captures / files.get(e.id, f"{e.id}.wacz") for e in page.entries}
     verdicts = ctx.verifier.many(paths)
     doc = {
         "schema": schema_id("web-captures.schema.json"),
