@@ -183,6 +183,8 @@ def test_diff_twin_has_both_sides_and_the_edit_interval(client: TestClient) -> N
     validate(doc, "web-diff.schema.json")
     validate(doc["diff"], "diff.schema.json")
     assert doc["diff"]["number_changes"][0]["old"] == "75,000"
+    for side in ("a", "b"):  # each side's evidence says what its verification found
+        assert doc["diff"][side]["evidence"]["signature"].startswith("valid (integrity passed")
     assert doc["interval"]["after"].startswith("2025-04-28T09:30")
     assert doc["interval"]["before"].startswith("2025-04-29T09:30")
     page = client.get("/diff", params={"a": A_ID, "b": B_ID})

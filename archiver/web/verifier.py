@@ -103,6 +103,21 @@ class Verifier:
             return Verdict("done", report)
         return self._queue(capture_id, path)
 
+    def settled(self, capture_id: str, path: Path, timeout: float = 120.0) -> Verdict:
+        """As ``one``, but waits (up to ``timeout``) for a verification it had to start:
+        for pages whose evidence must say what the signature check found (diffs)."""
+        verdict = self.one(capture_id, path)
+        if verdict.state != "queued":
+            return verdict
+        with self._lock:
+            future = self._pending.get(path)
+        if future is not None:
+            try:
+                future.result(timeout=timeout)
+            except Exception:
+                return verdict
+        return self.one(capture_id, path)
+
     def rerun(self, capture_id: str, path: Path) -> Verdict:
         """Verify again now (in the background), whatever the cache says."""
         if stat_key(path) is None:

@@ -191,7 +191,7 @@ def _side(ctx: Context, cid: str) -> tuple[IndexEntry, PackageFacts, dict[str, A
         facts = read_facts(path)
     except (PackageError, OSError) as exc:
         raise BadRequest(f"capture {cid} cannot be read: {exc}") from exc
-    return entry, facts, evidence(entry, facts, ctx.verifier.one(entry.id, path))
+    return entry, facts, evidence(entry, facts, ctx.verifier.settled(entry.id, path))
 
 
 def interval(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +274,7 @@ def timeline(ctx: Context, url: str) -> dict[str, Any]:
             skipped.append({"id": entry.id, "reason": f"cannot read the package: {exc}"})
             continue
         doc = facts.text if isinstance(facts.text, dict) else {"article": None, "reason": "none"}
-        verdict = ctx.verifier.one(entry.id, path)
+        verdict = ctx.verifier.settled(entry.id, path)
         steps.append((evidence(entry, facts, verdict), doc))
         readable.append((entry, verdict))
     history = build_history(steps, url=url)
