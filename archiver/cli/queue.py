@@ -1,6 +1,6 @@
 """The command line of capture on many machines: ``worker``, ``jobs``, ``capture --broker``.
 
-Like ``cli.py``: parse, call one library function (``archiver.queue``), render.
+Like the rest of ``archiver.cli``: parse, call one library function (``archiver.queue``), render.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ def capture_via_broker(
     as_json: bool,
 ) -> None:
     """Queue the captures; unless ``no_wait``, wait, ingest each into the index, print."""
-    from .cli import _archive, _stop_on_signals
-    from .errors import ArchiverError, UsageError
-    from .queue import ingest_job, submit, wait
-    from .storage import open_store
+    from ..errors import ArchiverError, UsageError
+    from ..queue import ingest_job, submit, wait
+    from ..storage import open_store
+    from .base import open_archive, stop_on_signals
 
     if not storage:
         raise UsageError("--broker needs --storage STORE (where the workers put packages)")
@@ -51,7 +51,7 @@ def capture_via_broker(
                 f"{job.job_id} {job.state} {job.url}",
             )
         return
-    archive = _archive(archive_path)
+    archive = open_archive(archive_path)
     failed = 0
 
     def finished(record: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ def capture_via_broker(
     stored = [j for j in jobs if j.state == "stored"]
     for job in stored:  # done on an earlier run: straight from the store
         finished({**(job.record or {}), "id": job.job_id, "url": job.url, "status": "done"})
-    with _stop_on_signals() as (stop, signals):
+    with stop_on_signals() as (stop, signals):
         pending = [j.job_id for j in jobs if j.state != "stored"]
         wait(broker, pending, finished, stop=stop, store=store)
     if signals:
@@ -145,14 +145,14 @@ def worker(
     A job is acknowledged only once its package is stored and checked. Runs until
     SIGTERM or Ctrl-C (running captures finish first).
     """
-    from .capture.browser import RECYCLE_AFTER
-    from .cli import _load_or_create_key, _stop_on_signals
-    from .proof.signing import fingerprint
-    from .queue import QueueSettings, run_worker
-    from .storage import open_store
+    from ..capture.browser import RECYCLE_AFTER
+    from ..proof.signing import fingerprint
+    from ..queue import QueueSettings, run_worker
+    from ..storage import open_store
+    from .base import load_or_create_key, stop_on_signals
 
     store = open_store(storage, s3_endpoint=s3_endpoint)
-    key = _load_or_create_key(key_path)
+    key = load_or_create_key(key_path)
     settings = QueueSettings(redeliver_after=redeliver_after, max_attempts=max_attempts)
 
     def event(doc: dict[str, Any]) -> None:
@@ -167,7 +167,7 @@ def worker(
         f"storing in {store.url}",
         err=True,
     )
-    with _stop_on_signals() as (stop, _signals):
+    with stop_on_signals() as (stop, _signals):
         run_worker(
             broker_url=broker,
             store=store,
@@ -186,7 +186,7 @@ def worker(
 @click.option("--json", "as_json", is_flag=True, help="JSON lines, one job each.")
 def jobs(broker: str, failed_only: bool, as_json: bool) -> None:
     """The capture jobs the broker knows: state, attempts, last error."""
-    from .queue import list_jobs
+    from ..queue import list_jobs
 
     for record in list_jobs(broker, failed_only=failed_only):
         text = (
