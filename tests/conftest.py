@@ -63,7 +63,7 @@ def fixture_server() -> Iterator[FixtureServer]:
 
 @pytest.fixture(scope="session")
 def browser_path() -> Path:
-    from archiver.capture.browser import find_browser
+    from archiver.capture.chromium import find_browser
     from archiver.errors import ArchiverError
 
     try:

@@ -122,7 +122,18 @@ def test_pure_stages_import_no_edge_module_in_their_source() -> None:
 
 def test_only_capture_imports_playwright() -> None:
     owners = modules_importing("playwright")
-    allowed = {"browser.py", "readiness.py", "pageactions.py"}
+    allowed = {
+        "browser.py",
+        "context.py",
+        "finish.py",
+        "page.py",
+        "pageactions.py",
+        "pdf.py",
+        "profile.py",
+        "readiness.py",
+        "session.py",
+        "workers.py",
+    }
     assert owners == {f"archiver/capture/{name}" for name in allowed}, owners
 
 

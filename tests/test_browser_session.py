@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.capture.browser import BrowserSession
+from archiver.capture.session import BrowserSession
 from archiver.errors import CaptureInterrupted
 from archiver.model import Exchange, PageLoad
 from fixtures.server import FixtureServer

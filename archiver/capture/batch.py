@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..archive.index import Archive
 from ..errors import ArchiverError, CaptureInterrupted
-from .browser import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from .chromium import find_browser
 from .run import CaptureOptions, CaptureResult, capture_url
+from .session import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 
 DEFAULT_WORKERS = 2
 WAIT_S = 0.2  # how long the calling thread blocks at a time: signals are handled between waits

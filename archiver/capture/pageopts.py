@@ -5,7 +5,7 @@ viewport, waits, a script, consent dismissal, blocked hosts). The parsers here t
 command line's strings and files into it, each bad input a one-line ``UsageError``.
 ``PageSetup.record()`` is what warcinfo and provenance say about it: secrets (cookie
 values, header values) only as names and sha256 hashes. ``redact_headers`` applies the
-same rule to the request records of the WARC. No Playwright here (browser.py applies it).
+same rule to the request records of the WARC. No Playwright here (context.py applies it).
 """
 
 from __future__ import annotations
@@ -330,7 +330,7 @@ def page_setup(
     before any capture starts (each bad input one UsageError line)."""
     jar, jar_sha = read_cookies(cookies) if cookies is not None else ((), None)
     if device is not None:
-        from .browser import check_device  # starts Playwright's driver: only when asked
+        from .context import check_device  # starts Playwright's driver: only when asked
 
         check_device(device)
     if delay < 0:

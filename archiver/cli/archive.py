@@ -93,7 +93,7 @@ def rebuild(archive_path: str | None, storage: str | None, s3_endpoint: str | No
 @cli.command("browser")
 def browser_cmd() -> None:
     """Show which browser archiver will use."""
-    from ..capture import browser
+    from ..capture import chromium as browser
 
     path = browser.find_browser()
     click.echo(f"{path} ({browser.browser_version(path)})")

@@ -312,8 +312,8 @@ def profile_create(
     folder: str, url: str, headless: bool, javascript: str | None, timeout: float
 ) -> None:
     """Open LOGIN_URL in a browser keeping its data in DIR (mode 0700): log in, close it."""
-    from ..capture.browser import create_profile
     from ..capture.pageopts import read_javascript
+    from ..capture.profile import create_profile
     from ..urls import validate_url
 
     url = validate_url(url)

@@ -145,7 +145,7 @@ def worker(
     A job is acknowledged only once its package is stored and checked. Runs until
     SIGTERM or Ctrl-C (running captures finish first).
     """
-    from ..capture.browser import RECYCLE_AFTER
+    from ..capture.session import RECYCLE_AFTER
     from ..proof.signing import fingerprint
     from ..queue import QueueSettings, run_worker
     from ..storage import open_store

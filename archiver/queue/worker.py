@@ -26,8 +26,8 @@ import dramatiq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..archive.index import Archive
-from ..capture.browser import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from ..capture.run import CaptureOptions, capture_url
+from ..capture.session import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from ..errors import ArchiverError, UsageError
 from ..storage import Store
 from .engine import (

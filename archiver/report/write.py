@@ -62,7 +62,7 @@ def write_report(
     tmp = Path(tmp_name)
     try:
         if pdf:
-            from ..capture.browser import print_pdf
+            from ..capture.pdf import print_pdf
 
             footer = f"Evidence report · {', '.join(s.capture_id for s in data.sides)}"
             print_pdf(html, tmp, footer=footer, timeout=timeout)
