@@ -13,32 +13,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ArchiveError, PackageError, UsageError
-from ..package import WRITER_TAG, WaczReader, temp_package_name, writer_alive, writer_tag
+from ..package import WaczReader
+from ..writers import writer_tag
 from .entry import IndexEntry, new_capture_id
+from .leftovers import UNKNOWN_WRITER_STALE_S as UNKNOWN_WRITER_STALE_S
+from .leftovers import Tidied, clear_temp_packages, remove_dead_work_folders
 from .scan import package_tsa_times, scan_package
 
 SCHEMA_VERSION = 3  # 2: the package file name of each capture; 3: walls
 INDEX_NAME = "index.sqlite3"
 CAPTURES = "captures"
 BUSY_TIMEOUT_S = 60.0
-# A leftover whose writer cannot be checked (another host's, or from a version that did
-# not name its writer) is removed only when it has not changed for this long.
-UNKNOWN_WRITER_STALE_S = 24 * 3600.0
-_WORK_FOLDER = re.compile(
-    rf"\.[0-9]{{8}}T[0-9]{{6}}Z-[0-9a-f]{{8}}(?:\.(?P<tag>{WRITER_TAG})\.|-)[a-z0-9_]+"
-)
 _COLUMNS = (
     "id",
     "url",
@@ -121,14 +116,6 @@ def _entry(row: sqlite3.Row) -> IndexEntry:
     values["tsa_times"] = json.loads(values["tsa_times"])
     values["walls"] = json.loads(values["walls"] or "[]")
     return IndexEntry(**values)
-
-
-@dataclass
-class Tidied:
-    """What ``Archive.tidy`` did: leftovers removed, complete packages recovered."""
-
-    removed: list[Path] = field(default_factory=list)
-    recovered: list[tuple[IndexEntry, Path]] = field(default_factory=list)
 
 
 @dataclass
@@ -299,7 +286,7 @@ class Archive:
         is listed in ``skipped`` with the reason. Leftovers of dead processes are cleared
         first, as ``tidy`` does.
         """
-        removed = _remove_dead_work_folders(self.root)
+        removed = remove_dead_work_folders(self.root)
         scanned: list[tuple[IndexEntry, Path]] = []
         skipped: list[tuple[Path, str]] = []
         for path in sorted(self.captures.glob("*.wacz")):
@@ -324,7 +311,7 @@ class Archive:
             else:
                 kept[entry.id] = path
         rows = [(e, p.name) for e, p in scanned if kept[e.id] == p]
-        tidied = self._clear_temp_packages(lambda capture_id: capture_id in kept)
+        tidied = clear_temp_packages(self.captures, lambda capture_id: capture_id in kept)
         rows.extend((e, p.name) for e, p in tidied.recovered)
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -361,89 +348,13 @@ class Archive:
         version, whose names do not say who wrote them) counts as gone once it has not
         changed for ``UNKNOWN_WRITER_STALE_S``.
         """
-        removed = _remove_dead_work_folders(self.root)
-        tidied = self._clear_temp_packages(self._indexed)
+        removed = remove_dead_work_folders(self.root)
+        tidied = clear_temp_packages(self.captures, self._indexed)
         for entry, path in tidied.recovered:
             with contextlib.suppress(ArchiveError):  # a concurrent tidy indexed it first
                 self.add(entry, path.name)
         tidied.removed[:0] = removed
         return tidied
-
-    def _clear_temp_packages(self, taken: Callable[[str], bool]) -> Tidied:
-        tidied = Tidied()
-        mine: set[str] = set()  # two temporary packages of one capture: keep one
-        for path in _dot_entries(self.captures):
-            parsed = temp_package_name(path.name)
-            if parsed is None or not path.is_file() or not _gone(path, parsed[1]):
-                continue
-            placed = _recover(path, self.captures / parsed[0], lambda i: taken(i) or i in mine)
-            if placed is not None:
-                tidied.recovered.append(placed)
-                mine.add(placed[0].id)
-            else:
-                with contextlib.suppress(OSError):
-                    path.unlink(missing_ok=True)
-                tidied.removed.append(path)
-        return tidied
-
-
-def _remove_dead_work_folders(root: Path) -> list[Path]:
-    removed = []
-    for path in _dot_entries(root):
-        found = _WORK_FOLDER.fullmatch(path.name)
-        if found and path.is_dir() and not path.is_symlink() and _gone(path, found["tag"]):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
-
-
-def _dot_entries(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.name.startswith("."))
-    except OSError:
-        return []
-
-
-def _gone(path: Path, tag: str | None) -> bool:
-    """Has the process that wrote ``path`` (named by ``tag``) ended?"""
-    alive = writer_alive(tag) if tag else None
-    if alive is not None:
-        return not alive
-    try:
-        return time.time() - path.lstat().st_mtime > UNKNOWN_WRITER_STALE_S
-    except OSError:
-        return False
-
-
-def _recover(tmp: Path, dest: Path, taken: Callable[[str], bool]) -> tuple[IndexEntry, Path] | None:
-    """Move a complete temporary package into place as ``dest`` (never over a file);
-    its index entry and new path, or None when it is not one to keep."""
-    from ..verify import verify_package
-
-    if dest.name.startswith("."):
-        return None
-    try:
-        entry = scan_package(tmp)
-    except PackageError:
-        return None
-    if taken(entry.id) or dest.exists() or verify_package(tmp).integrity != "passed":
-        return None
-    try:
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())  # its writer may have died before its own fsync
-        try:
-            os.link(tmp, dest)  # fails if the name was taken meanwhile: never clobber
-        except FileExistsError:
-            return None
-        except OSError:  # a file system without hard links
-            if dest.exists():
-                return None
-            os.replace(tmp, dest)
-    except OSError:
-        return None
-    with contextlib.suppress(OSError):
-        tmp.unlink(missing_ok=True)
-    return entry, dest
 
 
 def package_file(ref: str) -> Path | None:
