@@ -14,7 +14,6 @@ import json
 import re
 from collections.abc import Iterator
 from copy import deepcopy as copy_tree
-from datetime import date, datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -22,6 +21,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
+from .extract_meta import clean_text, iso_date, page_dates, page_title
 from .schema import schema_id, validate
 
 SCHEMA = "text.schema.json"
@@ -99,8 +99,6 @@ BLOCK_TAGS = frozenset(
     }
 )
 _SPACE = re.compile(r"\s+")
-# JSON-LD some sites wrap as XHTML character data, optionally behind a JS comment
-_CDATA = re.compile(r"^\s*(?://|/\*)?\s*<!\[CDATA\[(?:\s*\*/)?|(?://|/\*)?\s*\]\]>(?:\s*\*/)?\s*$")
 
 
 def extract(html: str, url: str, *, mime_type: str = "text/html") -> dict[str, Any]:
@@ -176,7 +174,7 @@ def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str
     found: Any = trafilatura.bare_extraction(_bounded(html, tree), url=url, **SETTINGS)
     if found is None or getattr(found, "body", None) is None:
         return None, "no article found: trafilatura found no main text in the page"
-    found_title = _clean(found.title)
+    found_title = clean_text(found.title)
     title = page_title(tree) or found_title
     blocks = list(_blocks(found.body))
     if blocks and blocks[0] in (title, found_title):
@@ -187,57 +185,17 @@ def _article(html: str, url: str, tree: Any) -> tuple[dict[str, Any] | None, str
             f"no article found: the main text is only {len(text)} characters "
             f"(an article needs at least {MIN_ARTICLE_CHARS})"
         )
-    published, modified = _dates(tree)
+    published, modified = page_dates(tree)
     if published is None and found.date:
-        published = _iso(str(found.date))
+        published = iso_date(str(found.date))
     return {
         "title": title,
-        "byline": _clean(found.author),
+        "byline": clean_text(found.author),
         "published": published,
         "modified": modified,
-        "site_name": _clean(found.sitename),
+        "site_name": clean_text(found.sitename),
         "text": text,
     }, None
-
-
-TITLE_META = ("dc:title", "dcterm:title", "og:title", "twitter:title", "title")
-"""Meta properties naming the article's title, most trusted first."""
-
-
-def page_title(tree: Any) -> str | None:
-    """The title the publisher gave the article, from the page's own markup.
-
-    JSON-LD ``headline`` (or ``name``) of an Article, then meta tags (``TITLE_META``;
-    a ``property`` may list several names), then the ``<title>`` element, where a
-    first-level heading it contains ("Headline | Site") is taken as the cleaner form.
-    None when the page names no title. A lone ``<h1>`` is not preferred over these: on
-    many pages it is the site's or the section's name, not the article's.
-    """
-    element = next((t for t in tree.iter("title") if t.getparent().tag == "head"), None)
-    doc_title = _clean(element.text_content()) if element is not None else None
-    for obj in _json_ld(tree):
-        names = [v for v in (_clean(obj.get("name")), _clean(obj.get("headline"))) if v]
-        if names:
-            # both, and different: some sites put a description in one (Wikipedia's
-            # headline) or their own name (aktualne's name): take the one nearer <title>
-            return max(names, key=lambda n: _likeness(n, doc_title or ""))
-    metas: dict[str, str] = {}
-    for meta in tree.iter("meta"):
-        content = _clean(meta.get("content"))
-        names = f"{meta.get('property') or ''} {meta.get('name') or ''}".lower().split()
-        for name in names:
-            if content and name not in metas:
-                metas[name] = content
-    for name in TITLE_META:
-        if name in metas:
-            return metas[name]
-    if doc_title is None:
-        return None
-    for h1 in tree.iter("h1"):
-        heading = _clean(h1.text_content())
-        if heading and len(heading) >= 10 and heading != doc_title and heading in doc_title:
-            return heading
-    return doc_title
 
 
 def _bounded(html: str, tree: Any) -> str:
@@ -264,21 +222,6 @@ def _bounded(html: str, tree: Any) -> str:
     return str(lxml.html.tostring(copy, encoding="unicode"))
 
 
-def _likeness(candidate: str, title: str) -> float:
-    """How much of ``title`` ``candidate`` covers, 0..1, by characters of shared words."""
-    words = re.findall(r"\w+", title.casefold())
-    have = set(re.findall(r"\w+", candidate.casefold()))
-    total = sum(len(w) for w in words)
-    return sum(len(w) for w in words if w in have) / total if total else 0.0
-
-
-def _clean(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = _SPACE.sub(" ", value).strip()
-    return text or None
-
-
 def _blocks(element: Any) -> Iterator[str]:
     """Paragraph texts of trafilatura's body: one per p/head/item/row, quotes unwrapped."""
     for child in element:
@@ -288,16 +231,16 @@ def _blocks(element: Any) -> Iterator[str]:
             yield from _blocks(child)
             continue
         if child.tag == "list":
-            items = [_clean(" ".join(item.itertext())) for item in child.iter("item")]
+            items = [clean_text(" ".join(item.itertext())) for item in child.iter("item")]
             text = "\n".join(i for i in items if i)
         elif child.tag == "table":
             rows = []
             for row in child.iter("row"):
-                cells = [_clean(" ".join(cell.itertext())) or "" for cell in row]
+                cells = [clean_text(" ".join(cell.itertext())) or "" for cell in row]
                 rows.append(" | ".join(cells).strip(" |"))
             text = "\n".join(r for r in rows if r)
         else:
-            text = _clean(" ".join(_texts(child))) or ""
+            text = clean_text(" ".join(_texts(child))) or ""
         if text:
             yield text
 
@@ -366,71 +309,3 @@ def _hidden(el: Any) -> bool:
 def _normalise_lines(text: str) -> str:
     lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
-
-
-def _iso(value: str) -> str | None:
-    """``value`` as ISO 8601 (a date, or a date-time keeping its offset), else None."""
-    value = value.strip()
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value).isoformat()
-    except ValueError:
-        return None
-
-
-DATE_META = {
-    "published": (
-        "article:published_time",
-        "datepublished",
-        "og:published_time",
-        "pubdate",
-        "publish-date",
-        "date",
-        "dc.date.issued",
-    ),
-    "modified": ("article:modified_time", "datemodified", "og:updated_time", "last-modified"),
-}
-
-
-def _dates(tree: Any) -> tuple[str | None, str | None]:
-    """Published and modified dates from JSON-LD, then meta tags, then itemprop."""
-    found: dict[str, str | None] = {"published": None, "modified": None}
-    for obj in _json_ld(tree):
-        for key, prop in (("published", "datePublished"), ("modified", "dateModified")):
-            if found[key] is None and isinstance(obj.get(prop), str):
-                found[key] = _iso(obj[prop])
-    metas: dict[str, str] = {}
-    for meta in tree.iter("meta"):
-        name = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if name and meta.get("content") and name not in metas:
-            metas[name] = meta.get("content")
-    for el in tree.xpath("//*[@itemprop][@datetime or @content]"):
-        name = el.get("itemprop").lower()
-        metas.setdefault(name, el.get("datetime") or el.get("content"))
-    for key, names in DATE_META.items():
-        for name in names:
-            if found[key] is None and name in metas:
-                found[key] = _iso(metas[name])
-    return found["published"], found["modified"]
-
-
-def _json_ld(tree: Any) -> Iterator[dict[str, Any]]:
-    """Every object in the page's JSON-LD blocks that looks like an article."""
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        try:
-            data = json.loads(_CDATA.sub("", script.text or ""))
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                if "@graph" in item:
-                    stack.extend(item["@graph"] if isinstance(item["@graph"], list) else [])
-                kind = item.get("@type")
-                kinds = kind if isinstance(kind, list) else [kind]
-                if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
-                    yield item
