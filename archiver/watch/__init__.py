@@ -2,9 +2,11 @@
 webhooks and the signed check log.
 
 ``schedule`` (pure: durations, the age ladder, jitter, backoff), ``events`` (pure: what
-a check means), ``runner`` (one ``watch run`` pass), ``checklog`` (the signed,
-hash-chained log of unchanged checks and its offline check), ``feeds`` (Atom),
-``webhooks`` (the HTTP POST edge), ``manage`` (add, remove, pause, status). The watch
+a check means), ``runner`` (one ``watch run`` pass; ``options`` what it is asked and
+what it did, ``hostqueue`` the per-host order, ``runlock`` one run per archive,
+``publish`` its feeds, tokens and deliveries), ``checklog`` (the signed, hash-chained
+log of unchanged checks and its offline check), ``feeds`` (Atom), ``webhooks`` (the
+HTTP POST edge), ``manage`` (add, remove, pause, status). The watch
 list itself lives in the archive's SQLite index (``archiver.archive.watchlist``).
 """
 
@@ -18,7 +20,9 @@ from .manage import (
     status_row,
     status_rows,
 )
-from .runner import PassResult, RunOptions, Watcher, run_lock
+from .options import PassResult, RunOptions
+from .runlock import run_lock
+from .runner import Watcher
 from .schedule import format_duration, next_check, parse_duration
 from .webhooks import WebhookPolicy, check_webhook_url
 

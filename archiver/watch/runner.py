@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -45,10 +41,13 @@ from ..times import iso_utc, now_utc
 from . import feeds, schedule
 from .checklog import CheckLog, Head
 from .events import Observation, Verdict, build_event, judge
-from .webhooks import WebhookPolicy, deliver_all, deliver_pending
+from .hostqueue import HostQueue as HostQueue
+from .options import PassResult as PassResult
+from .options import RunOptions as RunOptions
+from .publish import Publisher
+from .runlock import run_lock as run_lock
 
 SCRATCH = ".watch-scratch"
-LOCK = ".watch-run.lock"
 REPORTS = "reports"
 
 Clock = Callable[[], datetime]
@@ -56,112 +55,7 @@ CaptureFn = Callable[[str, Archive], Any]  # returns a capture.CaptureResult
 EventSink = Callable[[dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """What ``watch run`` was asked to do (plain values: no CLI objects)."""
-
-    workers: int = 2
-    host_delay: float = 5.0
-    keep_all: bool = False
-    everything: bool = False  # --now: every active watch is due
-    webhooks: tuple[str, ...] = ()
-    tsa_urls: tuple[str, ...] = ()
-    tsa_timeout: float = 10.0
-    capture_timeout: float = 30.0
-    webhook_policy: WebhookPolicy = field(default_factory=WebhookPolicy)
-
-
-@dataclass
-class PassResult:
-    """What one pass did."""
-
-    checked: int = 0
-    kept: int = 0
-    logged: int = 0
-    failed: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)
-    tokens: int = 0
-    warnings: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-def _host(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{(parts.hostname or '').lower()}:{parts.port or ''}"
-
-
-class HostQueue:
-    """Hands due watches to workers: one check at a time per host, ``delay`` seconds
-    between the end of one check of a host and the start of the next."""
-
-    def __init__(
-        self,
-        watches: list[Watch],
-        *,
-        delay: float,
-        monotonic: Callable[[], float],
-        stop: threading.Event,
-    ) -> None:
-        self._queues: dict[str, deque[Watch]] = {}
-        for watch in watches:
-            self._queues.setdefault(_host(watch.url), deque()).append(watch)
-        self._ready: dict[str, float] = dict.fromkeys(self._queues, 0.0)
-        self._busy: set[str] = set()
-        self._delay = delay
-        self._clock = monotonic
-        self._stop = stop
-        self._cond = threading.Condition()
-
-    @property
-    def hosts(self) -> int:
-        return len(self._queues)
-
-    def take(self) -> Watch | None:
-        """The next watch a worker may check now (waits for a host to be ready); None
-        when every queue is empty or the run is stopping."""
-        with self._cond:
-            while not self._stop.is_set():
-                idle = [h for h, q in self._queues.items() if q and h not in self._busy]
-                if not idle:
-                    if not self._busy:
-                        return None
-                    self._cond.wait(0.5)
-                    continue
-                host = min(idle, key=lambda h: self._ready[h])
-                wait = self._ready[host] - self._clock()
-                if wait > 0:
-                    self._cond.wait(min(wait, 0.5))
-                    continue
-                self._busy.add(host)
-                return self._queues[host].popleft()
-            return None
-
-    def done(self, watch: Watch) -> None:
-        with self._cond:
-            host = _host(watch.url)
-            self._busy.discard(host)
-            self._ready[host] = self._clock() + self._delay
-            self._cond.notify_all()
-
-
-@contextlib.contextmanager
-def run_lock(root: Path) -> Iterator[None]:
-    """One ``watch run`` per archive at a time (released by the kernel if it dies)."""
-    path = Path(root) / LOCK
-    fh: IO[bytes] = path.open("a+b")
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ArchiveError(
-                f"another 'archiver watch run' is running on archive {root}"
-            ) from None
-        yield
-    finally:
-        fh.close()
-
-
-class Watcher:
+class Watcher(Publisher):
     """Runs passes over one archive's watch list."""
 
     def __init__(
@@ -465,60 +359,6 @@ class Watcher:
         feeds.write_feed(path, render_html(report).encode("utf-8"))
         return name
 
-    # --- feeds and tokens ---------------------------------------------------------------
-    def _feeds_seq(self) -> int:
-        return int(self.store.meta("feeds_seq") or 0)
-
-    def _update_feeds(self, urls: list[str]) -> None:
-        """Rewrite changes.atom and the feeds of ``urls`` from the index."""
-        with self._feed_lock:
-            seq = self.store.last_event_seq()
-            if not urls and seq == self._feeds_seq() and seq:
-                return
-            if not urls and not seq:
-                return
-            archive_id = self.store.meta_default("archive_id", os.urandom(16).hex())
-            feeds.write_feeds(
-                self.archive.root,
-                archive_id=archive_id,
-                changes=self.store.events(limit=feeds.FEED_LIMIT),
-                per_url={u: self.store.events(url=u, limit=feeds.FEED_LIMIT) for u in urls},
-            )
-            self.store.set_meta("feeds_seq", str(seq))
-
-    def _timestamp_log(self, result: PassResult) -> None:
-        """One batch of tokens over the log's head, unless a token covers it already."""
-        head = self.log.head()
-        if head is None or self.log.covered() >= head.n:
-            return
-        if not self.options.tsa_urls:
-            result.warnings.append(
-                f"check log entries up to {head.n} are not timestamped: no TSA configured"
-            )
-            return
-        from ..proof import request_tokens
-        from ..proof.tokens import token_time
-
-        tokens, failures = request_tokens(
-            head.line, self.options.tsa_urls, timeout=self.options.tsa_timeout
-        )
-        for url, tsr in tokens:
-            self.log.store_token(head, tsr, url, token_time(tsr))
-        result.tokens += len(tokens)
-        result.warnings.extend(f"check log: {f}" for f in failures)
-
-    # --- deliveries ----------------------------------------------------------------------
-    def deliver(self, stop: threading.Event | None = None) -> dict[str, tuple[int, int]]:
-        """One delivery round for every webhook, each in its own thread."""
-        return deliver_all(
-            self.store,
-            self.options.webhooks,
-            clock=self.clock,
-            policy=self.options.webhook_policy,
-            everything=self.options.everything,
-            stop=stop,
-        )
-
     def run_forever(
         self,
         stop: threading.Event,
@@ -550,11 +390,3 @@ class Watcher:
         wake.set()
         for sender in senders:
             sender.join(timeout=self.options.webhook_policy.timeout + 1)
-
-    def _sender(self, hook: str, stop: threading.Event, wake: threading.Event) -> None:
-        while not stop.is_set():
-            deliver_pending(
-                self.store, hook, clock=self.clock, policy=self.options.webhook_policy, stop=stop
-            )
-            wake.wait(5.0)
-            wake.clear()
