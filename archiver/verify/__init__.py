@@ -2,7 +2,8 @@
 
 One module per family of checks (zip layout and structure, member hashes, the WARC
 scan and its records, the CDXJ, the signature and trusted keys, timestamp tokens);
-``run.verify_package`` runs them all and keeps integrity and trust apart.
+``run.verify_package`` runs them all (in order: ``verifier``) and keeps integrity and
+trust apart.
 """
 
 from .keys import parse_trusted_keys, read_trust_keys, trusted_fingerprints
