@@ -1,6 +1,6 @@
 """Benchmark: what a capture costs compared with a bare Playwright page load.
 
-    python bench/capture.py [CORPUS_DIR] [--runs N] [--pages K] [--heavy-mb M]
+    python bench/capture.py [CORPUS_DIR] [--runs N] [--pages K] [--heavy-mb M] [--heavy-runs R]
 
 Serves the fixture article (fixtures/server.py) and the first K CORPUS_DIR/*/source.html
 on 127.0.0.1, then, alternating the order in every run, times as subprocesses:
@@ -10,14 +10,17 @@ on 127.0.0.1, then, alternating the order in every run, times as subprocesses:
   bare       a plain Playwright script doing the same browser steps: launch, goto until
              network idle, the same scroll pass, full-page screenshot, close
 
-and prints medians and ratios. Then loads a page fetching M MB and reports the peak RSS of
-the Python process and of its whole process tree (driver + Chromium) for each variant.
+and prints medians and ratios. Then loads a page fetching M MB (three 1/3 fetches), R times
+per variant, and reports wall time, ratio to bare and the peak RSS of the Python process and
+of its whole process tree (driver + Chromium), median and [min-max], and the CPU seconds
+spent by each kind of process (python, node driver, Chromium browser/renderer/...).
 Figures only, no assertions.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -90,17 +93,41 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def run(cmd: list[str], env: dict[str, str], sample_rss: bool = False) -> tuple[float, int, int]:
-    """Run cmd; return wall seconds, peak RSS of the process and of its whole tree (KiB)."""
+def _cpu_s(pid: int) -> tuple[str, float]:
+    """The process's role (python, node, chromium browser/renderer/...) and CPU seconds."""
+    with open(f"/proc/{pid}/stat") as fh:
+        stat = fh.read()
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()
+    with open(f"/proc/{pid}/cmdline") as fh:
+        args = fh.read().replace("\0", " ").split()  # Chromium rewrites its argv
+    if "chrom" in name or any("chrom" in a for a in args[:1]):
+        kind = next((a[7:] for a in args if a.startswith("--type=")), "browser")
+        name = f"chromium {kind}"
+    elif name.startswith("node"):
+        name = "node"
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(
+    cmd: list[str], env: dict[str, str], sample_rss: bool = False
+) -> tuple[float, int, int, dict[str, float]]:
+    """Run cmd; return wall seconds, peak RSS of the process and of its whole tree (KiB),
+    and, when sampling, CPU seconds by process role (last sample of each process)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peaks = [0, 0]
+    cpu: dict[int, tuple[str, float]] = {}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
+            pids = _tree(proc.pid)
             peaks[0] = max(peaks[0], _rss_kb(proc.pid))
-            peaks[1] = max(peaks[1], sum(_rss_kb(p) for p in _tree(proc.pid)))
+            peaks[1] = max(peaks[1], sum(_rss_kb(p) for p in pids))
+            for pid in pids:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    cpu[pid] = _cpu_s(pid)
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -114,7 +141,10 @@ def run(cmd: list[str], env: dict[str, str], sample_rss: bool = False) -> tuple[
     if proc.returncode != 0:
         tail = (err or out).decode(errors="replace").strip().splitlines()[-1:]
         print(f"  ! {' '.join(cmd[:4])} ... failed: {tail}", file=sys.stderr)
-    return elapsed, peaks[0], peaks[1]
+    by_role: dict[str, float] = {}
+    for role, seconds in cpu.values():
+        by_role[role] = by_role.get(role, 0.0) + seconds
+    return elapsed, peaks[0], peaks[1], by_role
 
 
 def commands(url: str, archive: Path) -> dict[str, list[str]]:
@@ -147,12 +177,17 @@ def _report(times: dict[str, dict[str, list[float]]], runs: int) -> None:
     )
 
 
+def _spread(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, help="folder of <name>/source.html")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pages", type=int, default=5, help="corpus pages to use")
     parser.add_argument("--heavy-mb", type=int, default=300)
+    parser.add_argument("--heavy-runs", type=int, default=3)
     parser.add_argument("--child-bare", metavar="URL")
     parser.add_argument("--child-load-page", metavar="URL")
     opts = parser.parse_args()
@@ -181,16 +216,40 @@ def main() -> int:
             for label, url in urls.items():
                 cmds = commands(url, Path(tmp) / "archive")
                 for variant in order:
-                    elapsed, _, _ = run(cmds[variant], env)
+                    elapsed, _, _, _ = run(cmds[variant], env)
                     times[label][variant].append(elapsed)
         if opts.runs > 0:
             _report(times, opts.runs)
         heavy = srv.url(f"/heavy/{opts.heavy_mb}mb.html?parts=3")
-        print(f"\npeak RSS loading {heavy} (MiB): python process / whole tree, and wall time")
+        print(
+            f"\nloading {heavy}, {opts.heavy_runs} runs: wall time (s) and peak RSS (MiB)"
+            " of the python process / whole tree (driver + Chromium), median [min-max]"
+        )
         cmds = commands(heavy, Path(tmp) / "archive")
-        for variant in VARIANTS:
-            elapsed, own, tree = run(cmds[variant], env, sample_rss=True)
-            print(f"  {variant:10} {own / 1024:7.0f} / {tree / 1024:7.0f}   {elapsed:6.2f} s")
+        samples: dict[str, list[tuple[float, int, int, dict[str, float]]]] = {
+            v: [] for v in VARIANTS
+        }
+        for run_no in range(opts.heavy_runs):
+            order = VARIANTS if run_no % 2 == 0 else tuple(reversed(VARIANTS))
+            for variant in order:
+                samples[variant].append(run(cmds[variant], env, sample_rss=True))
+        bare_med = statistics.median(s[0] for s in samples["bare"]) if opts.heavy_runs else 0
+        for variant in VARIANTS if opts.heavy_runs else ():
+            wall = [s[0] for s in samples[variant]]
+            own = [s[1] / 1024 for s in samples[variant]]
+            tree = [s[2] / 1024 for s in samples[variant]]
+            ratio = statistics.median(wall) / bare_med
+            print(
+                f"  {variant:10} {_spread(wall, '.2f')} s  x{ratio:.2f}"
+                f"   own {_spread(own, '.0f')}   tree {_spread(tree, '.0f')}"
+            )
+            roles = sorted({r for s in samples[variant] for r in s[3]})
+            cpu = {r: statistics.median(s[3].get(r, 0.0) for s in samples[variant]) for r in roles}
+            top = sorted((kv for kv in cpu.items() if kv[1] >= 0.1), key=lambda kv: -kv[1])
+            print(
+                f"  {'':10} CPU s (median): total {sum(cpu.values()):.1f}; "
+                + ", ".join(f"{r} {c:.1f}" for r, c in top)
+            )
     return 0
 
 
