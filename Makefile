@@ -95,9 +95,10 @@ unit: install test-deps
 test: install test-deps lint typecheck
 	$(BIN)/pytest -q
 
-# The tests that need no browser (all but those marked `browser`): no Chromium installed.
+# The quick suite: no Chromium, no Redis or S3 server, none of the long tests (about a
+# minute here; 610 tests). `make test` runs everything.
 test-pure: system $(STAMP)
-	$(BIN)/pytest -q -m "not browser"
+	$(BIN)/pytest -q -m "not browser and not slow and not services"
 
 # Figures, not tests: each script prints medians and ratios against its baseline.
 CORPUS ?= ../shared/corpus/readability-test-pages
