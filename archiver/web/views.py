@@ -20,6 +20,7 @@ from ..archive.facts import PackageFacts, read_facts
 from ..archive.index import Archive
 from ..diff import DiffReport, build_history, diff_documents
 from ..errors import ArchiveError, ArchiverError, PackageError
+from ..report import edit_interval
 from ..schema import schema_id, validate
 from .settings import ID_PATTERN
 from .verifier import Verdict, Verifier
@@ -194,23 +195,6 @@ def _side(ctx: Context, cid: str) -> tuple[IndexEntry, PackageFacts, dict[str, A
     return entry, facts, evidence(entry, facts, ctx.verifier.settled(entry.id, path))
 
 
-def interval(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """When the edit between A and B happened, as far as the evidence bounds it."""
-    after, before = a.get("captured_at"), b.get("captured_at")
-    tsa_b = b.get("tsa_time")
-    text = f"after {after} (A captured, capturing machine's clock) and before {before} "
-    text += "(B captured, capturing machine's clock)"
-    if tsa_b:
-        text += f"; B's text existed no later than {tsa_b} (B's timestamp)"
-    return {
-        "after": after,
-        "after_tsa": a.get("tsa_time"),
-        "before": before,
-        "before_tsa": tsa_b,
-        "statement": text,
-    }
-
-
 def diff_report(ctx: Context, a: str, b: str) -> tuple[DiffReport, dict[str, Any]]:
     """The diff of captures ``a`` and ``b`` and the document of the diff page."""
     if not a or not b:
@@ -226,7 +210,7 @@ def diff_report(ctx: Context, a: str, b: str) -> tuple[DiffReport, dict[str, Any
         "schema": schema_id("web-diff.schema.json"),
         "a": a,
         "b": b,
-        "interval": interval(ev_a, ev_b),
+        "interval": edit_interval(ev_a, ev_b),
         "links": {"report": f"/diff/report?a={a}&b={b}"},
         "diff": report.to_json(),
     }
