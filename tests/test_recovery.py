@@ -351,7 +351,12 @@ def test_a_live_processes_files_and_other_names_are_left_alone(
         old.mkdir()
         old_temp = archive / "captures" / f".{ID_B}.wacz.efgh_456.tmp"
         old_temp.write_bytes(b"PK\x03\x04 half")
-        two_days_ago = time.time() - 2 * 24 * 3600
+        # ages are set by the clock the tool reads (the file system's own clock may differ,
+        # e.g. under faketime), so "recent" and "two days old" hold whatever the date
+        now = time.time()
+        for path in (*kept, live_temp):
+            os.utime(path, (now, now))
+        two_days_ago = now - 2 * 24 * 3600
         for path in (old, old_temp):
             os.utime(path, (two_days_ago, two_days_ago))
 
