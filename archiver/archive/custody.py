@@ -71,12 +71,7 @@ class Custody:
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
-        with archive._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("COMMIT")
+        archive.ensure_tables(_SCHEMA)
 
     # --- custody events ------------------------------------------------------------
     def record(

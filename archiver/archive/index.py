@@ -263,6 +263,16 @@ class Archive:
             )
         return found
 
+    def ensure_tables(self, schema: str) -> None:
+        """Create another part of the archive's own tables in the index (``CREATE ...
+        IF NOT EXISTS`` statements separated by ``;``), in one transaction."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in schema.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("COMMIT")
+
     def update_package(self, path: Path, package_sha256: str) -> None:
         """After a package in ``captures/`` changed (tokens added): refresh its sha256 and
         TSA times in the index. A package outside this archive is left alone."""

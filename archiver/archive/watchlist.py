@@ -161,12 +161,7 @@ class WatchList:
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
-        with archive._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("COMMIT")
+        archive.ensure_tables(_SCHEMA)
 
     # --- the list ---------------------------------------------------------------------
     def add(
