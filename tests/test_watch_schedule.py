@@ -139,7 +139,7 @@ class Clock:
         return self.now
 
 
-def refuse(url: str, _scratch: Archive) -> object:
+def refuse(url: str, _scratch: Archive, _page: object = None) -> object:
     raise CaptureError(f"connection refused by {url}")
 
 
@@ -152,7 +152,7 @@ def test_a_pass_checks_only_what_is_due_and_failures_back_off(tmp_path: Path) ->
     add_watches(archive, ["http://c.example/z"], now=T0, every=None, ignore=())
     seen: list[str] = []
 
-    def capture(url: str, scratch: Archive) -> object:
+    def capture(url: str, scratch: Archive, _page: object = None) -> object:
         seen.append(url)
         return refuse(url, scratch)
 
@@ -188,7 +188,7 @@ def test_now_treats_every_active_watch_as_due_but_not_paused_ones(tmp_path: Path
     key = generate_key(tmp_path / "key.pem", passphrase=None, force=False)
     seen: list[str] = []
 
-    def capture(url: str, scratch: Archive) -> object:
+    def capture(url: str, scratch: Archive, _page: object = None) -> object:
         seen.append(url)
         return refuse(url, scratch)
 
@@ -218,7 +218,7 @@ def test_one_check_at_a_time_per_host_with_the_host_delay(tmp_path: Path) -> Non
     overlaps: list[str] = []
     spans: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
 
-    def capture(url: str, scratch: Archive) -> object:
+    def capture(url: str, scratch: Archive, _page: object = None) -> object:
         host = url.split("//")[1][0]
         start = time.monotonic()
         with lock:

@@ -139,6 +139,8 @@ def capture(
         )
     if setup.profile is not None:
         workers = 1  # one Chromium at a time may open a profile folder
+    tsa_urls = () if no_timestamp else config.tsa_urls(tsas)  # bad usage before any write
+    options = CaptureOptions(timeout=timeout, tsa_urls=tsa_urls, page=setup)
     if broker:  # the workers capture; this process queues, waits and indexes
         from .queue import capture_via_broker
 
@@ -147,20 +149,15 @@ def capture(
             broker=broker,
             storage=storage,
             s3_endpoint=s3_endpoint,
-            options={
-                "timeout": timeout,
-                "tsa_urls": [] if no_timestamp else list(config.tsa_urls(tsas)),
-            },
+            options=options,
             archive_path=archive_path,
             batch=batch,
             no_wait=no_wait,
             as_json=as_json,
         )
         return
-    tsa_urls = () if no_timestamp else config.tsa_urls(tsas)  # bad usage before any write
     archive = open_archive(archive_path)
     key = load_or_create_key(key_path)
-    options = CaptureOptions(timeout=timeout, tsa_urls=tsa_urls, page=setup)
     single = len(todo) == 1 and not listed.problems
     with (
         stop_on_signals() as (stop, signals),

@@ -27,7 +27,7 @@ def capture_via_broker(
     broker: str,
     storage: str | None,
     s3_endpoint: str | None,
-    options: dict[str, Any],
+    options: Any,
     archive_path: str | None,
     batch: str | None,
     no_wait: bool,
@@ -36,13 +36,14 @@ def capture_via_broker(
     """Queue the captures; unless ``no_wait``, wait, ingest each into the index, print."""
     from ..errors import ArchiverError, UsageError
     from ..queue import ingest_job, submit, wait
+    from ..queue.jobopts import to_job_doc
     from ..storage import open_store
     from .base import open_archive, stop_on_signals
 
     if not storage:
         raise UsageError("--broker needs --storage STORE (where the workers put packages)")
     store = open_store(storage, s3_endpoint=s3_endpoint)
-    jobs = submit(broker, store, urls, options, batch=batch)
+    jobs = submit(broker, store, urls, to_job_doc(options), batch=batch)
     if no_wait:
         for job in jobs:
             _line(

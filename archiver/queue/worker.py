@@ -26,7 +26,7 @@ import dramatiq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..archive.index import Archive
-from ..capture.run import CaptureOptions, capture_url
+from ..capture.run import capture_url
 from ..capture.session import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from ..errors import ArchiverError, UsageError
 from ..storage import Store
@@ -41,19 +41,9 @@ from .engine import (
     make_broker,
 )
 from .ingest import describe_stored, job_key
+from .jobopts import from_job_doc
 
 Event = Callable[[dict[str, Any]], None]
-
-
-def options_from_doc(doc: dict[str, Any], job_id: str) -> CaptureOptions:
-    viewport = doc.get("viewport")
-    return CaptureOptions(
-        timeout=float(doc.get("timeout", 30.0)),
-        viewport=(int(viewport[0]), int(viewport[1])) if viewport else CaptureOptions().viewport,
-        tsa_urls=tuple(doc.get("tsa_urls", ())),
-        tsa_timeout=float(doc.get("tsa_timeout", 10.0)),
-        job_id=job_id,
-    )
 
 
 class _Runner:
@@ -132,7 +122,7 @@ class _Runner:
         key = job_key(job_id)
         if self.store.stat(key) is not None:  # stored before a death: answer from the store
             return describe_stored(self.store, key, job_id, self.scratch)
-        options = options_from_doc(options_doc, job_id)
+        options = from_job_doc(options_doc, job_id)
         result = capture_url(
             url, archive=self.archive, key=self.key, options=options, session=self.session()
         )

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .webhooks import WebhookPolicy
+
+if TYPE_CHECKING:
+    from ..capture.pageopts import PageSetup
+    from ..capture.run import CaptureOptions
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,17 @@ class RunOptions:
     tsa_timeout: float = 10.0
     capture_timeout: float = 30.0
     webhook_policy: WebhookPolicy = field(default_factory=WebhookPolicy)
+
+    def capture_options(self, page: PageSetup) -> CaptureOptions:
+        """What one check captures with: the run's timeouts and TSAs, the watch's page."""
+        from ..capture.run import CaptureOptions
+
+        return CaptureOptions(
+            timeout=self.capture_timeout,
+            tsa_urls=self.tsa_urls,
+            tsa_timeout=self.tsa_timeout,
+            page=page,
+        )
 
 
 @dataclass

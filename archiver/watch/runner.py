@@ -13,9 +13,10 @@ log and the package is deleted. The index row, the events and their webhook deli
 are written in one transaction; only then are events printed, put in the feeds and
 POSTed, so a crash never loses or doubles one.
 
-``capture`` is any ``(url, scratch archive) -> CaptureResult`` function (default
-``archiver.capture.capture_url`` with the run's options): a batch engine that keeps
-browsers warm can replace it without touching the pass.
+``capture`` is any ``(url, scratch archive, page setup) -> CaptureResult`` function
+(default ``archiver.capture.capture_url`` with the run's options; ``watch run --broker``
+sends the check to the workers instead): another engine can replace it without touching
+the pass. The page setup is the watch's own capture options.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..archive import Archive, read_text_document, scan_package
 from ..archive.watchlist import CheckRecord, Watch, WatchList
+from ..capture.pageopts import PageSetup
 from ..errors import ArchiveError, ArchiverError, BrowserError, CaptureError, PackageError
 from ..times import iso_utc, now_utc
 from . import feeds, schedule
@@ -51,7 +53,7 @@ SCRATCH = ".watch-scratch"
 REPORTS = "reports"
 
 Clock = Callable[[], datetime]
-CaptureFn = Callable[[str, Archive], Any]  # returns a capture.CaptureResult
+CaptureFn = Callable[[str, Archive, PageSetup], Any]  # returns a capture.CaptureResult
 EventSink = Callable[[dict[str, Any]], None]
 
 
@@ -81,15 +83,15 @@ class Watcher(Publisher):
         self.scratch_root = archive.root / SCRATCH
         self._feed_lock = threading.Lock()
 
-    def _default_capture(self, url: str, scratch: Archive) -> Any:
-        from ..capture import CaptureOptions, capture_url
+    def _default_capture(self, url: str, scratch: Archive, page: PageSetup) -> Any:
+        from ..capture import capture_url
 
-        options = CaptureOptions(
-            timeout=self.options.capture_timeout,
-            tsa_urls=self.options.tsa_urls,
-            tsa_timeout=self.options.tsa_timeout,
-        )
+        options = self.options.capture_options(page)
         return capture_url(url, archive=scratch, key=self.key, options=options)
+
+    def page_setup(self, watch: Watch) -> PageSetup:
+        """The capture options a check of ``watch`` runs with."""
+        return PageSetup()
 
     # --- recovery ---------------------------------------------------------------------
     def recover(self) -> list[str]:
@@ -186,7 +188,7 @@ class Watcher(Publisher):
 
         scratch = Archive(work)
         try:
-            captured = self.capture(watch.url, scratch)
+            captured = self.capture(watch.url, scratch, self.page_setup(watch))
         except CaptureError as exc:
             return (
                 Observation(url=watch.url, time=iso_utc(now, micro=True), error=str(exc)),
