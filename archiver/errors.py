@@ -30,6 +30,11 @@ class BrowserError(ArchiverError):
     """No browser found, or the browser failed to start (exit 1)."""
 
 
+class ServiceUnavailable(ArchiverError):
+    """A service the run depends on (the broker, its workers) cannot be reached (exit 1):
+    every other capture would fail the same way, so a watch pass stops at once."""
+
+
 class CaptureError(ArchiverError):
     """A capture that failed: unreachable host, refused, timeout, redirect loop (exit 1)."""
 

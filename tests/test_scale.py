@@ -266,3 +266,48 @@ def test_job_failing_every_time_is_parked_as_failed(
     records = [json.loads(line) for line in jobs.stdout.splitlines()]
     assert len(records) == 1 and records[0]["status"] == "failed"
     assert records[0]["attempts"] == 2 and records[0]["error"]
+
+
+def test_watch_run_through_the_broker_keeps_what_a_local_run_keeps(
+    env: dict[str, str], redis_server: RedisServer, fixture_server, tmp_path: Path
+) -> None:
+    """``watch run --broker``: the workers capture, the watcher judges and keeps; an
+    unchanged check leaves no package in the store; no worker alive is one line, exit 1,
+    and no failure is charged to the watched URL."""
+    url = fixture_server.article_url
+    watch = ["watch", "run", "--once", "--now", "--host-delay", "0", "--no-timestamp"]
+    broker = ["--broker", redis_server.url, "--json"]
+    assert run(["watch", "add", url, "--every", "1s"], env).returncode == 0
+    worker = Worker(redis_server.url, env, tmp_path / "w.log")
+    try:
+        first = run([*watch, *broker], env)
+        assert first.returncode == 0, first.stderr
+        assert [json.loads(x)["kind"] for x in first.stdout.splitlines()] == ["first"]
+        assert len(store_keys(env)) == 1
+
+        same = run([*watch, *broker], env)
+        assert same.returncode == 0 and same.stdout == "", same.stderr
+        assert len(store_keys(env)) == 1  # the unchanged check's package left the store
+        log = (Path(env["ARCHIVER_ARCHIVE"]) / "log" / "checks.jsonl").read_text()
+        assert len(log.splitlines()) == 1
+
+        with fixture_server.variant("number-changed"):
+            changed = run([*watch, *broker], env)
+        assert changed.returncode == 0, changed.stderr
+        events = [json.loads(x) for x in changed.stdout.splitlines()]
+        assert [e["kind"] for e in events] == ["changed"]
+        assert events[0]["diff"]["numbers"] == [{"old": "75,000", "new": "7,500"}]
+        assert len(store_keys(env)) == 2
+        done = [e for e in worker.events() if e.get("status") == "done"]
+        assert len(done) == 3  # every capture ran on the worker
+    finally:
+        worker.stop()
+    entries = check_archive(env, [url, url])
+    assert len({e["id"] for e in entries}) == 2
+
+    alone = run([*watch, *broker], env, 60)
+    assert alone.returncode == 1
+    lines = alone.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no archiver worker is running" in lines[0], alone.stderr
+    status = run(["watch", "status", "--json"], env)
+    assert json.loads(status.stdout)["failures"] == 0

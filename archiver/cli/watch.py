@@ -173,6 +173,13 @@ def watch_resume(url: str, archive_path: str | None) -> None:
 @click.option("--key", "key_path", metavar="PEM", help="Signing key (default: see 'key show').")
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Events as JSON lines on stdout.")
+@click.option(
+    "--broker", metavar="URL", envvar="ARCHIVER_BROKER", help="Send the checks to workers."
+)
+@click.option(
+    "--storage", metavar="STORE", envvar="ARCHIVER_STORAGE", help="Where workers put packages."
+)
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 def watch_run(
     once: bool,
     everything: bool,
@@ -187,8 +194,16 @@ def watch_run(
     key_path: str | None,
     archive_path: str | None,
     as_json: bool,
+    broker: str | None,
+    storage: str | None,
+    s3_endpoint: str | None,
 ) -> None:
-    """Check the due URLs, keep or log each result, emit events; until Ctrl-C or SIGTERM."""
+    """Check the due URLs, keep or log each result, emit events; until Ctrl-C or SIGTERM.
+
+    With --broker, the captures run on 'archiver worker' processes (--workers checks in
+    flight); the schedule, judging, check log, events and index stay here.
+    """
+    import contextlib
     import signal
     import threading
 
@@ -225,9 +240,24 @@ def watch_run(
                 err=True,
             )
 
-    with run_lock(archive.root):
+    checks: Any = None
+    if broker:
+        from ..queue.checks import BrokerChecks
+        from ..storage import open_store
+
+        if not storage:
+            raise UsageError("--broker needs --storage STORE (where the workers put packages)")
+        store = open_store(storage, s3_endpoint=s3_endpoint)
+        checks = BrokerChecks(broker, store, archive, options.capture_options)
+    elif storage:
+        raise UsageError("--storage is for --broker runs: the workers put packages there")
+
+    with run_lock(archive.root), contextlib.ExitStack() as closing:
         key = load_or_create_key(key_path)
-        watcher = Watcher(archive, key, options, on_event=emit)
+        if checks is not None:
+            closing.callback(checks.close)
+            checks.check_workers()  # no worker: one line now, not a failed check per URL
+        watcher = Watcher(archive, key, options, on_event=emit, capture=checks)
         for note in watcher.recover():
             click.echo(f"archiver: {note}", err=True)
         if once:

@@ -53,15 +53,18 @@ def submit(
     options: dict[str, Any],
     *,
     batch: str | None = None,
+    ids: Sequence[str] | None = None,
     settings: QueueSettings | None = None,
 ) -> list[Submitted]:
-    """Queue a capture job per URL (BrokerUnavailable when Redis cannot be reached)."""
+    """Queue a capture job per URL (BrokerUnavailable when Redis cannot be reached);
+    ``ids`` names the jobs instead of ``batch``."""
     broker = make_broker(broker_url, settings or QueueSettings(), maintenance=False)
     try:
         book = JobBook(broker)
         book.ping()
         out = []
-        for job_id, url in zip(job_ids(urls, options, batch), urls, strict=True):
+        names = list(ids) if ids is not None else job_ids(urls, options, batch)
+        for job_id, url in zip(names, urls, strict=True):
             if store.stat(job_key(job_id)) is not None:
                 out.append(Submitted(job_id, url, "stored", book.read(job_id)))
             elif book.create(job_id, url):

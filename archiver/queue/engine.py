@@ -15,6 +15,7 @@ about a second, provided one worker is alive. Default 60 s.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ import redis
 from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from ..errors import ArchiverError
+from ..errors import ServiceUnavailable
 
 QUEUE = "archiver-captures"
 ACTOR = "archiver_capture"
@@ -38,9 +39,10 @@ JOB_KEY = "archiver:job:"
 # one publishes a package in seconds), as does one whose owner has no recent heartbeat.
 TIDY_AFTER_S = 600.0
 JOB_LIST = "archiver:jobs"
+WORKERS = "archiver:workers"  # worker process id -> last beat (ms since the epoch)
 
 
-class BrokerUnavailable(ArchiverError):
+class BrokerUnavailable(ServiceUnavailable):
     """The broker cannot be reached (exit 1)."""
 
 
@@ -96,15 +98,32 @@ def send_job(broker: RedisBroker, job_id: str, url: str, options: dict[str, Any]
     broker.enqueue(message)
 
 
+def worker_beat(broker: RedisBroker) -> None:
+    """A worker process is alive (called every half second by ``archiver worker``).
+
+    Dramatiq's own heartbeat set also holds every process that only enqueued jobs, so
+    liveness is kept apart: ``WORKERS`` holds worker processes only."""
+    try:
+        broker.client.execute_command("ZADD", WORKERS, int(time.time() * 1000), broker.broker_id)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise BrokerUnavailable(f"the broker is not reachable: {exc}") from exc
+
+
 def live_workers(broker: RedisBroker, settings: QueueSettings) -> set[str]:
-    """Ids of the worker processes whose heartbeat is recent (BrokerUnavailable if down)."""
-    key = f"{broker.namespace}:__heartbeats__"
+    """Ids of the worker processes whose beat is recent (BrokerUnavailable if down)."""
     since = int((time.time() - settings.redeliver_after) * 1000)
     try:
-        members = broker.client.zrangebyscore(key, since, "+inf")
+        members = broker.client.zrangebyscore(WORKERS, since, "+inf")
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise BrokerUnavailable(f"the broker is not reachable: {exc}") from exc
     return {_text(m) for m in members}
+
+
+def forget_worker(broker: RedisBroker) -> None:
+    """A worker stopping cleanly: drop its beat, so coordinators see it gone now (its
+    unacknowledged jobs, if any, are requeued by the next live worker)."""
+    with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+        broker.client.zrem(WORKERS, broker.broker_id)
 
 
 def current_attempt() -> int:

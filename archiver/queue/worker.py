@@ -33,12 +33,15 @@ from ..storage import Store
 from .engine import (
     POLL_MS,
     TIDY_AFTER_S,
+    BrokerUnavailable,
     JobBook,
     QueueSettings,
     current_attempt,
     declare_actor,
+    forget_worker,
     live_workers,
     make_broker,
+    worker_beat,
 )
 from .ingest import describe_stored, job_key
 from .jobopts import from_job_doc
@@ -176,10 +179,13 @@ def run_worker(
     worker.queue_prefetch = concurrency  # one job per capture thread, none waiting
     worker.start()
     try:
+        worker_beat(broker)
         while not stop.wait(0.5):
-            pass
+            with contextlib.suppress(BrokerUnavailable):  # Dramatiq reconnects by itself
+                worker_beat(broker)
     finally:
         worker.stop(timeout=60_000)
+        forget_worker(broker)
         runner.close()
         broker.close()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -38,7 +38,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ..archive import Archive, read_text_document, scan_package
 from ..archive.watchlist import CheckRecord, Watch, WatchList
 from ..capture.pageopts import PageSetup
-from ..errors import ArchiveError, ArchiverError, BrowserError, CaptureError, PackageError
+from ..errors import (
+    ArchiveError,
+    ArchiverError,
+    BrowserError,
+    CaptureError,
+    PackageError,
+    ServiceUnavailable,
+)
 from ..times import iso_utc, now_utc
 from . import feeds, schedule
 from .checklog import CheckLog, Head
@@ -133,7 +140,7 @@ class Watcher(Publisher):
             while not fatal and (watch := queue.take()) is not None:
                 try:
                     self._check(watch, result, lock)
-                except BrowserError as exc:  # no browser: every check would fail the same
+                except (BrowserError, ServiceUnavailable) as exc:  # every check would fail
                     fatal.append(exc)
                     stop.set()
                 except Exception as exc:  # a bug in one check must not stop the others
@@ -157,12 +164,16 @@ class Watcher(Publisher):
     def _check(self, watch: Watch, result: PassResult, lock: threading.Lock) -> None:
         now = self.clock()
         work = Path(tempfile.mkdtemp(prefix="check-", dir=self.scratch_root))
+        captured: Any = None
         try:
-            obs, package, entry = self._observe(watch, work, now)
+            obs, captured, entry = self._observe(watch, work, now)
+            package = Path(captured.path) if captured is not None else None
             with lock:
                 result.checked += 1
             verdict = self._judge(watch, obs)
             record, events = self._apply(watch, obs, verdict, package, entry, now)
+        except (BrowserError, ServiceUnavailable):  # not this URL's fault: stop the pass
+            raise
         except ArchiverError as exc:  # a check that failed for another reason than the page
             record, events = self._failure(watch, now, f"{exc}"), []
             with lock:
@@ -170,6 +181,9 @@ class Watcher(Publisher):
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self.store.record(record)
+        settle = getattr(captured, "settle", None)  # an engine's copy of the package
+        if settle is not None:
+            settle(record.capture is not None)
         with lock:
             if record.capture is not None:
                 result.kept += 1
@@ -181,9 +195,9 @@ class Watcher(Publisher):
             for doc in events:
                 self.on_event(doc)
 
-    def _observe(
-        self, watch: Watch, work: Path, now: datetime
-    ) -> tuple[Observation, Path | None, Any]:
+    def _observe(self, watch: Watch, work: Path, now: datetime) -> tuple[Observation, Any, Any]:
+        """What the check saw, the capture function's result (None when it failed) and
+        the package's index entry."""
         from .observe import observe
 
         scratch = Archive(work)
@@ -198,7 +212,7 @@ class Watcher(Publisher):
         entry = scratch.get(captured.id)
         return (
             observe(watch.url, Path(captured.path), entry, list(captured.warnings)),
-            Path(captured.path),
+            captured,
             entry,
         )
 
