@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from archiver.archive import Archive
 from archiver.archive.watchlist import CheckRecord, WatchList
 from archiver.capture.pageopts import PageSetup
@@ -55,3 +57,25 @@ def test_settle_drops_the_stores_copy_only_when_not_kept(tmp_path: Path) -> None
     BrokerCheck("c1", package, "job-kept", store).settle(True)
     BrokerCheck("c2", package, "job-logged", store).settle(False)
     assert list(store.list()) == ["captures/job-kept.wacz"]
+
+
+def test_a_broker_that_is_not_redis_is_bad_usage_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from archiver.cli import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("ARCHIVER_ARCHIVE", str(tmp_path / "a"))
+    monkeypatch.delenv("ARCHIVER_KEY", raising=False)
+    store = str(tmp_path / "s")
+    for args in (
+        ["watch", "run", "--once", "--broker", "http://queue", "--storage", store],
+        ["capture", "--broker", "http://queue", "--storage", store, "http://x.test/"],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "use redis://HOST:PORT/DB" in err, err
+    assert not (tmp_path / "config").exists()  # no signing key was made
+    assert not (tmp_path / "a").exists()  # nor the archive

@@ -210,6 +210,17 @@ def watch_run(
     from ..watch import RunOptions, Watcher, WebhookPolicy, check_webhook_url, run_lock
 
     hooks = tuple(check_webhook_url(u) for u in webhooks)
+    store: Any = None
+    if broker:  # bad usage before the archive or a key is made
+        from ..queue.engine import check_broker_url
+        from ..storage import open_store
+
+        check_broker_url(broker)
+        if not storage:
+            raise UsageError("--broker needs --storage STORE (where the workers put packages)")
+        store = open_store(storage, s3_endpoint=s3_endpoint)
+    elif storage:
+        raise UsageError("--storage is for --broker runs: the workers put packages there")
     archive = open_archive(archive_path)
     options = RunOptions(
         workers=workers,
@@ -243,14 +254,8 @@ def watch_run(
     checks: Any = None
     if broker:
         from ..queue.checks import BrokerChecks
-        from ..storage import open_store
 
-        if not storage:
-            raise UsageError("--broker needs --storage STORE (where the workers put packages)")
-        store = open_store(storage, s3_endpoint=s3_endpoint)
         checks = BrokerChecks(broker, store, archive, options.capture_options)
-    elif storage:
-        raise UsageError("--storage is for --broker runs: the workers put packages there")
 
     with run_lock(archive.root), contextlib.ExitStack() as closing:
         key = load_or_create_key(key_path)

@@ -33,7 +33,7 @@ from ..capture.run import CaptureOptions
 from ..errors import ArchiverError, CaptureError, ServiceUnavailable
 from ..storage import Store
 from .coordinator import submit
-from .engine import JobBook, QueueSettings, live_workers, make_broker
+from .engine import JobBook, QueueSettings, check_broker_url, live_workers, make_broker
 from .ingest import ingest_job, job_key
 from .jobopts import to_job_doc
 
@@ -71,7 +71,7 @@ class BrokerChecks:
         settings: QueueSettings | None = None,
         poll_s: float = 0.5,
     ) -> None:
-        self.broker_url = broker_url
+        self.broker_url = check_broker_url(broker_url)
         self.store = store
         self.watches = WatchList(archive)
         self.capture_options = capture_options

@@ -27,7 +27,7 @@ import redis
 from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from ..errors import ServiceUnavailable
+from ..errors import ServiceUnavailable, UsageError
 
 QUEUE = "archiver-captures"
 ACTOR = "archiver_capture"
@@ -54,10 +54,16 @@ class QueueSettings:
     max_backoff: float = 60.0
 
 
+def check_broker_url(url: str) -> str:
+    """``url`` if it names a Redis broker, else bad usage (exit 2) before anything runs."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise UsageError(f"broker {url}: use redis://HOST:PORT/DB")
+    return url
+
+
 def make_broker(url: str, settings: QueueSettings, *, maintenance: bool) -> RedisBroker:
     """A broker on ``url``; only workers (``maintenance``) requeue dead workers' jobs."""
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise BrokerUnavailable(f"broker {url}: use redis://HOST:PORT/DB")
+    check_broker_url(url)
     broker = RedisBroker(  # type: ignore[no-untyped-call]
         url=url,
         heartbeat_timeout=int(settings.redeliver_after * 1000),
