@@ -38,7 +38,7 @@ from .ingest import ingest_job, job_key
 from .jobopts import to_job_doc
 
 LIVENESS_EVERY_S = 5.0  # how often a waiting check looks for a live worker
-WORKER_GRACE_S = 10.0  # a run waits this long for a first worker before giving up
+WORKER_GRACE_S = 10.0  # how long a run waits with no live worker before giving up
 
 
 @dataclass
@@ -98,7 +98,7 @@ class BrokerChecks:
         book = self._book()
         book.ping()
         deadline = time.monotonic() + grace_s
-        while not live_workers(self._broker, self.settings):
+        while not live_workers(self._broker):
             if time.monotonic() >= deadline:
                 raise ServiceUnavailable(
                     f"no archiver worker is running on {self.broker_url}: start one with "
@@ -131,7 +131,8 @@ class BrokerChecks:
 
     def _wait(self, job_id: str) -> dict[str, Any]:
         """The job's record once it is done or failed; ServiceUnavailable when no worker
-        has been alive for longer than the redelivery bound."""
+        has counted as alive (each for its own redelivery bound after its last beat) for
+        ``WORKER_GRACE_S``."""
         book = self._book()
         alone_since: float | None = None
         checked = float("-inf")
@@ -142,11 +143,11 @@ class BrokerChecks:
             now = time.monotonic()
             if now - checked >= LIVENESS_EVERY_S:
                 checked = now
-                if live_workers(self._broker, self.settings):
+                if live_workers(self._broker):
                     alone_since = None
                 elif alone_since is None:
                     alone_since = now
-                elif now - alone_since > self.settings.redeliver_after + LIVENESS_EVERY_S:
+                elif now - alone_since > WORKER_GRACE_S:
                     raise ServiceUnavailable(
                         f"no archiver worker has been alive on {self.broker_url} for "
                         f"{now - alone_since:.0f} s; job {job_id} stays queued"

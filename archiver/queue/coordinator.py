@@ -106,7 +106,7 @@ def wait(
             if pending:
                 stop.wait(poll_s)
         if store is not None and not pending:  # uploads left by workers that died
-            live = live_workers(broker, settings)
+            live = live_workers(broker)
             with contextlib.suppress(ArchiverError):
                 store.tidy(TIDY_AFTER_S, dead=lambda owner: owner not in live)
     finally:

@@ -39,7 +39,7 @@ JOB_KEY = "archiver:job:"
 # one publishes a package in seconds), as does one whose owner has no recent heartbeat.
 TIDY_AFTER_S = 600.0
 JOB_LIST = "archiver:jobs"
-WORKERS = "archiver:workers"  # worker process id -> last beat (ms since the epoch)
+WORKERS = "archiver:workers"  # worker process id -> alive until (ms since the epoch)
 
 
 class BrokerUnavailable(ServiceUnavailable):
@@ -104,22 +104,27 @@ def send_job(broker: RedisBroker, job_id: str, url: str, options: dict[str, Any]
     broker.enqueue(message)
 
 
-def worker_beat(broker: RedisBroker) -> None:
+def worker_beat(broker: RedisBroker, settings: QueueSettings) -> None:
     """A worker process is alive (called every half second by ``archiver worker``).
 
     Dramatiq's own heartbeat set also holds every process that only enqueued jobs, so
-    liveness is kept apart: ``WORKERS`` holds worker processes only."""
+    liveness is kept apart: ``WORKERS`` maps each worker process to the time until
+    which it counts as alive (now + its ``redeliver_after``), so every reader applies
+    the worker's own bound without knowing it."""
+    until = int((time.time() + settings.redeliver_after) * 1000)
     try:
-        broker.client.execute_command("ZADD", WORKERS, int(time.time() * 1000), broker.broker_id)
+        broker.client.execute_command("ZADD", WORKERS, until, broker.broker_id)
+        forgotten = int((time.time() - 86400) * 1000)  # workers gone for a day
+        broker.client.execute_command("ZREMRANGEBYSCORE", WORKERS, "-inf", forgotten)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise BrokerUnavailable(f"the broker is not reachable: {exc}") from exc
 
 
-def live_workers(broker: RedisBroker, settings: QueueSettings) -> set[str]:
-    """Ids of the worker processes whose beat is recent (BrokerUnavailable if down)."""
-    since = int((time.time() - settings.redeliver_after) * 1000)
+def live_workers(broker: RedisBroker) -> set[str]:
+    """Ids of the worker processes that count as alive (BrokerUnavailable if down)."""
+    now = int(time.time() * 1000)
     try:
-        members = broker.client.zrangebyscore(WORKERS, since, "+inf")
+        members = broker.client.zrangebyscore(WORKERS, now, "+inf")
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise BrokerUnavailable(f"the broker is not reachable: {exc}") from exc
     return {_text(m) for m in members}

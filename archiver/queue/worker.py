@@ -173,16 +173,16 @@ def run_worker(
         store, key, book, settings, scratch, on_event or (lambda _e: None), recycle_after, max_rss
     )
     runner.owner = broker.broker_id
-    runner.live = lambda: live_workers(broker, settings)
+    runner.live = lambda: live_workers(broker)
     declare_actor(broker, settings, runner, throws=(UsageError,))
     worker = dramatiq.Worker(broker, worker_threads=concurrency, worker_timeout=POLL_MS)
     worker.queue_prefetch = concurrency  # one job per capture thread, none waiting
     worker.start()
     try:
-        worker_beat(broker)
+        worker_beat(broker, settings)
         while not stop.wait(0.5):
             with contextlib.suppress(BrokerUnavailable):  # Dramatiq reconnects by itself
-                worker_beat(broker)
+                worker_beat(broker, settings)
     finally:
         worker.stop(timeout=60_000)
         forget_worker(broker)
