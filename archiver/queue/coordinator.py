@@ -36,6 +36,10 @@ class Submitted:
 def job_ids(urls: Sequence[str], options: dict[str, Any], batch: str | None) -> list[str]:
     if batch is None:
         day = datetime.now(UTC).strftime("%Y-%m-%d")
+        if "page" in options:  # named by the options as recorded: secrets only hashed
+            from .jobopts import public_doc
+
+            options = public_doc(options)
         batch = json.dumps([list(urls), options, day], sort_keys=True)
     seen: Counter[str] = Counter()
     ids = []

@@ -26,6 +26,7 @@ import dramatiq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..archive.index import Archive
+from ..capture.pagemessage import hide_secrets
 from ..capture.run import capture_url
 from ..capture.session import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from ..errors import ArchiverError, UsageError
@@ -41,7 +42,7 @@ from .engine import (
     make_broker,
 )
 from .ingest import describe_stored, job_key
-from .jobopts import from_job_doc
+from .jobopts import from_job_doc, secret_values
 
 Event = Callable[[dict[str, Any]], None]
 
@@ -96,6 +97,7 @@ class _Runner:
         except Exception as exc:
             known = isinstance(exc, ArchiverError)
             error = str(exc) if known else f"internal error: {type(exc).__name__}: {exc}"
+            error = hide_secrets(error, secret_values(options_doc))  # the record is public
             final = attempt >= self.settings.max_attempts or isinstance(exc, UsageError)
             status = "failed" if final else "retrying"
             if not known:
@@ -147,6 +149,33 @@ class _Runner:
                 session.close()
 
 
+class _HideMessages(logging.Filter):
+    """Dramatiq names a message in its log lines with its arguments, page options (cookie
+    and header values) included: name it by actor and id only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_named(arg) for arg in record.args)
+        return True
+
+
+def _named(arg: object) -> object:
+    if isinstance(arg, dramatiq.Message | dramatiq.MessageProxy):
+        return f"{arg.actor_name}(job {arg.message_id})"
+    return arg
+
+
+def _quiet_dramatiq() -> None:
+    """Dramatiq's own log: errors only, on stderr, messages named without arguments."""
+    log = logging.getLogger("dramatiq")
+    log.setLevel(logging.ERROR)
+    if not any(isinstance(f, _HideMessages) for h in log.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.addFilter(_HideMessages())
+        log.addHandler(handler)
+    log.propagate = False
+
+
 def run_worker(
     *,
     broker_url: str,
@@ -161,7 +190,7 @@ def run_worker(
 ) -> None:
     """Run capture jobs ``concurrency`` at a time until ``stop`` is set."""
     settings = settings or QueueSettings()
-    logging.getLogger("dramatiq").setLevel(logging.ERROR)
+    _quiet_dramatiq()
     broker = make_broker(broker_url, settings, maintenance=True)
     book = JobBook(broker)
     book.ping()
