@@ -54,4 +54,4 @@ def secret_values(doc: dict[str, Any]) -> list[str]:
     """The secret values a job message carries (cookie and header values)."""
     from ..capture.pagemessage import secret_values as values
 
-    return values(doc.get("page"))
+    return values(doc.get("page") if isinstance(doc, dict) else None)
