@@ -156,11 +156,23 @@ def test_dramatiq_log_lines_name_a_message_without_its_arguments() -> None:
         options={},
         message_id="job-1",
     )
+    try:
+        raise RuntimeError(f"a library echoed {HEADER_SECRET}")
+    except RuntimeError:
+        exc_info = sys.exc_info()
     record = logging.LogRecord(
-        "dramatiq.worker.WorkerThread", logging.ERROR, __file__, 1, "Failed %s.", (message,), None
+        "dramatiq.worker.WorkerThread",
+        logging.ERROR,
+        __file__,
+        1,
+        "Failed %s.",
+        (message,),
+        exc_info,
     )
     assert _HideMessages().filter(record)
     assert record.getMessage() == "Failed archiver_capture(job job-1)."
+    line = logging.Formatter().format(record)
+    assert HEADER_SECRET not in line and "a library echoed [secret]" in line
 
 
 def test_a_failed_job_record_and_event_hold_no_secret(tmp_path: Path) -> None:

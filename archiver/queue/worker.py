@@ -151,11 +151,16 @@ class _Runner:
 
 class _HideMessages(logging.Filter):
     """Dramatiq names a message in its log lines with its arguments, page options (cookie
-    and header values) included: name it by actor and id only."""
+    and header values) included: name it by actor and id only, and hide those values in
+    the traceback logged with it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
+            secrets = [s for arg in record.args for s in _secrets(arg)]
             record.args = tuple(_named(arg) for arg in record.args)
+            if secrets and record.exc_info:
+                text = logging.Formatter().formatException(record.exc_info)
+                record.exc_text = hide_secrets(text, secrets)  # used instead of exc_info
         return True
 
 
@@ -163,6 +168,13 @@ def _named(arg: object) -> object:
     if isinstance(arg, dramatiq.Message | dramatiq.MessageProxy):
         return f"{arg.actor_name}(job {arg.message_id})"
     return arg
+
+
+def _secrets(arg: object) -> list[str]:
+    if not isinstance(arg, dramatiq.Message | dramatiq.MessageProxy):
+        return []
+    args = tuple(arg.args)
+    return secret_values(args[2]) if len(args) > 2 and isinstance(args[2], dict) else []
 
 
 def _quiet_dramatiq() -> None:
