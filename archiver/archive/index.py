@@ -273,6 +273,16 @@ class Archive:
                     db.execute(statement)
             db.execute("COMMIT")
 
+    def ensure_column(self, table: str, column: str, declaration: str) -> None:
+        """Add ``column`` to a table made by an older version (``ALTER TABLE ... ADD
+        COLUMN``, existing rows get its default); nothing when it is there."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            db.execute("COMMIT")
+
     def update_package(self, path: Path, package_sha256: str) -> None:
         """After a package in ``captures/`` changed (tokens added): refresh its sha256 and
         TSA times in the index. A package outside this archive is left alone."""

@@ -6,9 +6,11 @@ cache: ``Archive.rebuild`` leaves them alone.
 
 * ``watches``: one row per watched URL: its schedule (``every_s``, NULL for the age
   ladder), ``--ignore`` patterns, pause flag, when it is due (``next_due``, seconds since
-  the epoch, indexed so a pass with nothing due reads one index page), and its state:
-  the capture kept as the base of the next comparison, the last check that saw that
-  content, consecutive failures and the last error.
+  the epoch, indexed so a pass with nothing due reads one index page), its page options
+  (``options``: JSON of what ``watch add`` was given, files as absolute paths; NULL for
+  none; added to older lists by ``ensure_column``), and its state: the capture kept as
+  the base of the next comparison, the last check that saw that content, consecutive
+  failures and the last error.
 * ``events``: every event document, in the order they were stored (``seq``).
 * ``deliveries``: one row per (event, webhook) until the receiver took it.
 * ``watch_pending``: a package being moved into ``captures/`` by a check; a row left
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS watches (
     state TEXT,
     kept_id TEXT,
     available_id TEXT,
-    seen TEXT
+    seen TEXT,
+    options TEXT
 );
 CREATE INDEX IF NOT EXISTS watches_due ON watches (paused, next_due);
 CREATE TABLE IF NOT EXISTS events (
@@ -102,6 +105,7 @@ class Watch:
     kept_id: str | None = None  # the capture the next check is compared with
     available_id: str | None = None  # the latest kept capture that showed the page
     seen: dict[str, Any] | None = None  # the last check that saw the kept content
+    options: dict[str, Any] | None = None  # page options as watch add stored them
 
     @property
     def schedule(self) -> str:
@@ -153,6 +157,7 @@ def _watch(row: sqlite3.Row) -> Watch:
         kept_id=row["kept_id"],
         available_id=row["available_id"],
         seen=json.loads(row["seen"]) if row["seen"] else None,
+        options=json.loads(row["options"]) if row["options"] else None,
     )
 
 
@@ -162,15 +167,24 @@ class WatchList:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         archive.ensure_tables(_SCHEMA)
+        archive.ensure_column("watches", "options", "TEXT")  # lists made before page options
 
     # --- the list ---------------------------------------------------------------------
     def add(
-        self, urls: Iterable[str], *, now: datetime, every: float | None, ignore: Sequence[str]
+        self,
+        urls: Iterable[str],
+        *,
+        now: datetime,
+        every: float | None,
+        ignore: Sequence[str],
+        options: Mapping[str, Any] | None = None,
     ) -> tuple[list[str], list[str]]:
         """Watch each URL (due at once); returns (added, updated): a URL already watched
-        keeps its history and takes the new schedule and ignore patterns."""
+        keeps its history and takes the new schedule and ignore patterns. ``options``
+        replaces the page options (``{}``: none); None keeps a watched URL's own."""
         added: list[str] = []
         updated: list[str] = []
+        stored = json.dumps(dict(options), sort_keys=True) if options else None
         with self.archive._db() as db:
             db.execute("BEGIN IMMEDIATE")
             for url in urls:
@@ -180,17 +194,20 @@ class WatchList:
                         "UPDATE watches SET every_s = ?, ignore = ? WHERE url = ?",
                         (every, json.dumps(list(ignore)), url),
                     )
+                    if options is not None:
+                        db.execute("UPDATE watches SET options = ? WHERE url = ?", (stored, url))
                     updated.append(url)
                 else:
                     db.execute(
-                        "INSERT INTO watches (url, added, every_s, ignore, next_due) "
-                        "VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO watches (url, added, every_s, ignore, next_due, options) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
                         (
                             url,
                             iso_utc(now, micro=True),
                             every,
                             json.dumps(list(ignore)),
                             _epoch(now),
+                            stored,
                         ),
                     )
                     added.append(url)

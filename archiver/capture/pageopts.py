@@ -66,6 +66,20 @@ class PageSetup:
     def cookie_names(self) -> frozenset[str]:
         return frozenset(str(c["name"]) for c in self.cookies)
 
+    def to_message(self) -> dict[str, Any]:
+        """The setup as JSON values for a worker, secrets included (see pagemessage.py);
+        a UsageError when it holds a profile."""
+        from .pagemessage import to_message
+
+        return to_message(self)
+
+    @classmethod
+    def from_message(cls, doc: object) -> PageSetup:
+        """The setup a ``to_message`` document describes (a UsageError when malformed)."""
+        from .pagemessage import from_message
+
+        return from_message(doc)
+
     def blocks(self, url: str) -> bool:
         return any(block_matches(pattern, url) for pattern in self.block)
 

@@ -24,8 +24,8 @@ from .base import (
 MAX_WORKERS = 32  # each capture worker runs a Chromium: a typo must not start hundreds
 
 
-def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that change what a page shows (capture; kept as plain values)."""
+def page_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that change what a page shows (capture, watch add; plain values)."""
     options = [
         click.option("--cookies", metavar="FILE", help="Cookies: Netscape cookies.txt or JSON."),
         click.option("--profile", metavar="DIR", help="A browser profile folder to load from."),
@@ -95,7 +95,7 @@ def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 @click.option("--no-wait", is_flag=True, help="With --broker: print the job ids and return.")
 @click.option("--batch", metavar="NAME", help="With --broker: names the jobs (see DEPLOY.md).")
-@_page_options
+@page_options
 def capture(
     urls: tuple[str, ...],
     input_file: str | None,
@@ -132,11 +132,11 @@ def capture(
         raise UsageError(
             f"no URL to capture in {input_file}" if input_file else "give a URL, or -i FILE"
         )
+    if broker and page.get("profile") is not None:
+        from ..capture.pagemessage import PROFILE_REFUSAL
+
+        raise UsageError(PROFILE_REFUSAL)
     setup = page_setup(**page)  # every file read, every value checked before anything starts
-    if broker and not setup.is_default:
-        raise UsageError(
-            "the page options (--cookies, --device, ...) do not reach --broker workers yet"
-        )
     if setup.profile is not None:
         workers = 1  # one Chromium at a time may open a profile folder
     tsa_urls = () if no_timestamp else config.tsa_urls(tsas)  # bad usage before any write

@@ -10,6 +10,7 @@ import click
 from .. import config
 from ..errors import SigningKeyError, UsageError
 from .base import ARCHIVE_HELP, cli, emit_json, fail, load_or_create_key, open_archive
+from .capture import page_options
 
 
 @cli.group()
@@ -31,24 +32,37 @@ def watch() -> None:
     "--ignore", multiple=True, metavar="REGEX", help="Text to ignore when comparing (repeatable)."
 )
 @click.option("--archive", "archive_path", metavar="DIR", help=ARCHIVE_HELP)
+@click.option("--clear-options", is_flag=True, help="Drop the page options of watched URLs.")
+@page_options
 def watch_add(
     urls: tuple[str, ...],
     input_file: str | None,
     every: str | None,
     ignore: tuple[str, ...],
     archive_path: str | None,
+    clear_options: bool,
+    **page: Any,
 ) -> None:
-    """Watch URLs; a URL already watched takes the new --every and --ignore."""
+    """Watch URLs, each check captured with the page options given (files are read
+    again at every check). A URL already watched takes the new --every, --ignore and
+    page options; given no page options it keeps its own unless --clear-options."""
     from ..times import now_utc
     from ..urls import validate_url
-    from ..watch import add_watches, parse_duration, read_url_file
+    from ..watch import add_watches, parse_duration, read_url_file, watch_options
 
     every_s = parse_duration(every) if every else None
     wanted = [validate_url(u) for u in urls]  # bad input fails before the archive is made
     if input_file:
         wanted += read_url_file(input_file)
+    stored = watch_options(**page)  # every file and value checked before anything is stored
+    options = stored if stored or clear_options else None
     added, updated = add_watches(
-        open_archive(archive_path), wanted, now=now_utc(), every=every_s, ignore=ignore
+        open_archive(archive_path),
+        wanted,
+        now=now_utc(),
+        every=every_s,
+        ignore=ignore,
+        options=options,
     )
     for url in added:
         click.echo(f"watching {url}")
@@ -71,6 +85,8 @@ def watch_list(archive_path: str | None, as_json: bool) -> None:
             every = f"every {row['every']}" if row["every"] else "age ladder"
             paused = "  (paused)" if row["paused"] else ""
             click.echo(f"{row['url']}  {every}{paused}")
+            if row["options"]:
+                click.echo(f"  options: {_options_text(row['options'])}")
     if not rows and not as_json:
         click.echo("no watched URLs", err=True)
 
@@ -94,8 +110,28 @@ def watch_status(archive_path: str | None, as_json: bool) -> None:
         click.echo(f"  failures:    {row['failures']}")
         if row["last_error"]:
             click.echo(f"  last error:  {row['last_error']}")
+        if row["options"]:
+            click.echo(f"  options:     {_options_text(row['options'])}")
     if not rows and not as_json:
         click.echo("no watched URLs", err=True)
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    """A watch's page options in one line (header values as the start of their sha256)."""
+    from shlex import quote
+
+    parts = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if name == "headers":
+            parts += [f"--header {h['name']} (sha256 {h['value_sha256'][:12]})" for h in value]
+        elif name == "block":
+            parts += [f"--block {quote(pattern)}" for pattern in value]
+        elif value is True:
+            parts.append(flag)
+        else:
+            parts.append(f"{flag} {quote(str(value))}")
+    return ", ".join(parts)
 
 
 @watch.command("remove")

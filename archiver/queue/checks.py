@@ -35,7 +35,7 @@ from ..storage import Store
 from .coordinator import submit
 from .engine import JobBook, QueueSettings, check_broker_url, live_workers, make_broker
 from .ingest import ingest_job, job_key
-from .jobopts import to_job_doc
+from .jobopts import public_doc, to_job_doc
 
 LIVENESS_EVERY_S = 5.0  # how often a waiting check looks for a live worker
 WORKER_GRACE_S = 10.0  # how long a run waits with no live worker before giving up
@@ -109,7 +109,8 @@ class BrokerChecks:
     def job_id(self, url: str, doc: dict[str, Any]) -> str:
         watch = self.watches.get(url)
         state = [watch.last_check, watch.next_due.isoformat()] if watch is not None else []
-        text = json.dumps(["watch-check", url, doc, state], sort_keys=True)
+        named_by = public_doc(doc)  # the options as recorded: secret values only hashed
+        text = json.dumps(["watch-check", url, named_by, state], sort_keys=True)
         return "job-" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
     def __call__(self, url: str, scratch: Archive, page: PageSetup) -> BrokerCheck:

@@ -3,8 +3,9 @@
 Job ids are derived from the batch name and the URL (``job-`` + 24 hex digits), so
 running the same command again names the same jobs: a job already stored is ingested
 from the store without being queued again, a job still queued or running is waited for,
-and only the rest are sent. The default batch name is the URL list, the options and the
-UTC date; ``batch`` chooses another (a fresh capture of the same list the same day).
+and only the rest are sent. The default batch name is the URL list, the options (page
+options as recorded: secret values only hashed) and the UTC date; ``batch`` chooses
+another (a fresh capture of the same list the same day).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Submitted:
 def job_ids(urls: Sequence[str], options: dict[str, Any], batch: str | None) -> list[str]:
     if batch is None:
         day = datetime.now(UTC).strftime("%Y-%m-%d")
+        if "page" in options:  # named by the options as recorded: secrets only hashed
+            from .jobopts import public_doc
+
+            options = public_doc(options)
         batch = json.dumps([list(urls), options, day], sort_keys=True)
     seen: Counter[str] = Counter()
     ids = []

@@ -70,6 +70,9 @@ def make_broker(url: str, settings: QueueSettings, *, maintenance: bool) -> Redi
         maintenance_chance=MAINTENANCE_SCALE if maintenance else 0,
         socket_timeout=10,
         socket_connect_timeout=5,
+        # A failed job's message (page options: cookie and header values) is not kept in
+        # the dead-letter set: the next worker poll deletes it; the job book keeps the error.
+        dead_message_ttl=0,
     )
     broker.add_middleware(CurrentMessage())
     return broker

@@ -26,6 +26,7 @@ import dramatiq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..archive.index import Archive
+from ..capture.pagemessage import hide_secrets
 from ..capture.run import capture_url
 from ..capture.session import MAX_BROWSER_RSS, RECYCLE_AFTER, BrowserSession
 from ..errors import ArchiverError, UsageError
@@ -44,7 +45,7 @@ from .engine import (
     worker_beat,
 )
 from .ingest import describe_stored, job_key
-from .jobopts import from_job_doc
+from .jobopts import from_job_doc, secret_values
 
 Event = Callable[[dict[str, Any]], None]
 
@@ -99,6 +100,7 @@ class _Runner:
         except Exception as exc:
             known = isinstance(exc, ArchiverError)
             error = str(exc) if known else f"internal error: {type(exc).__name__}: {exc}"
+            error = hide_secrets(error, secret_values(options_doc))  # the record is public
             final = attempt >= self.settings.max_attempts or isinstance(exc, UsageError)
             status = "failed" if final else "retrying"
             if not known:
@@ -150,6 +152,45 @@ class _Runner:
                 session.close()
 
 
+class _HideMessages(logging.Filter):
+    """Dramatiq names a message in its log lines with its arguments, page options (cookie
+    and header values) included: name it by actor and id only, and hide those values in
+    the traceback logged with it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            secrets = [s for arg in record.args for s in _secrets(arg)]
+            record.args = tuple(_named(arg) for arg in record.args)
+            if secrets and record.exc_info:
+                text = logging.Formatter().formatException(record.exc_info)
+                record.exc_text = hide_secrets(text, secrets)  # used instead of exc_info
+        return True
+
+
+def _named(arg: object) -> object:
+    if isinstance(arg, dramatiq.Message | dramatiq.MessageProxy):
+        return f"{arg.actor_name}(job {arg.message_id})"
+    return arg
+
+
+def _secrets(arg: object) -> list[str]:
+    if not isinstance(arg, dramatiq.Message | dramatiq.MessageProxy):
+        return []
+    args = tuple(arg.args)
+    return secret_values(args[2]) if len(args) > 2 and isinstance(args[2], dict) else []
+
+
+def _quiet_dramatiq() -> None:
+    """Dramatiq's own log: errors only, on stderr, messages named without arguments."""
+    log = logging.getLogger("dramatiq")
+    log.setLevel(logging.ERROR)
+    if not any(isinstance(f, _HideMessages) for h in log.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.addFilter(_HideMessages())
+        log.addHandler(handler)
+    log.propagate = False
+
+
 def run_worker(
     *,
     broker_url: str,
@@ -164,7 +205,7 @@ def run_worker(
 ) -> None:
     """Run capture jobs ``concurrency`` at a time until ``stop`` is set."""
     settings = settings or QueueSettings()
-    logging.getLogger("dramatiq").setLevel(logging.ERROR)
+    _quiet_dramatiq()
     broker = make_broker(broker_url, settings, maintenance=True)
     book = JobBook(broker)
     book.ping()

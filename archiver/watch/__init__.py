@@ -6,7 +6,8 @@ a check means), ``runner`` (one ``watch run`` pass; ``options`` what it is asked
 what it did, ``hostqueue`` the per-host order, ``runlock`` one run per archive,
 ``publish`` its feeds, tokens and deliveries), ``checklog`` (the signed, hash-chained
 log of unchanged checks and its offline check), ``feeds`` (Atom), ``webhooks`` (the
-HTTP POST edge), ``manage`` (add, remove, pause, status). The watch
+HTTP POST edge), ``manage`` (add, remove, pause, status), ``pageoptions`` (a watch's
+page options: stored, rebuilt at each check, shown without secrets). The watch
 list itself lives in the archive's SQLite index (``archiver.archive.watchlist``).
 """
 
@@ -21,6 +22,7 @@ from .manage import (
     status_rows,
 )
 from .options import PassResult, RunOptions
+from .pageoptions import watch_options, watch_setup
 from .runlock import run_lock
 from .runner import Watcher
 from .schedule import format_duration, next_check, parse_duration
@@ -46,4 +48,6 @@ __all__ = [
     "status_row",
     "status_rows",
     "verify_log",
+    "watch_options",
+    "watch_setup",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..schema import validate
 from ..times import iso_utc
 from ..urls import validate_url
+from .pageoptions import shown
 from .schedule import format_duration
 
 STATUS_SCHEMA = "watch-status.schema.json"
@@ -58,8 +59,11 @@ def add_watches(
     now: datetime,
     every: float | None,
     ignore: Sequence[str],
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Validate every URL first (nothing is added when one is bad), then watch them."""
+    """Validate every URL first (nothing is added when one is bad), then watch them.
+    ``options`` (from ``pageoptions.watch_options``) replaces the page options of every
+    URL given (``{}``: none); None leaves a watched URL's options as they are."""
     clean: list[str] = []
     for url in urls:
         valid = validate_url(url)
@@ -67,7 +71,9 @@ def add_watches(
             clean.append(valid)
     if not clean:
         raise UsageError("no URL to watch: give URLs or -i FILE")
-    return WatchList(archive).add(clean, now=now, every=every, ignore=check_ignore(ignore))
+    return WatchList(archive).add(
+        clean, now=now, every=every, ignore=check_ignore(ignore), options=options
+    )
 
 
 def _lookup(url: str) -> str:
@@ -101,6 +107,7 @@ def status_row(watch: Watch) -> dict[str, Any]:
         "last_error": watch.last_error,
         "state": watch.state,
         "last_capture": watch.kept_id,
+        "options": shown(watch.options),
     }
     validate(row, STATUS_SCHEMA, what="watch status")
     return row

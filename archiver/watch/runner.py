@@ -53,6 +53,7 @@ from .events import Observation, Verdict, build_event, judge
 from .hostqueue import HostQueue as HostQueue
 from .options import PassResult as PassResult
 from .options import RunOptions as RunOptions
+from .pageoptions import watch_setup
 from .publish import Publisher
 from .runlock import run_lock as run_lock
 
@@ -89,16 +90,21 @@ class Watcher(Publisher):
         self.monotonic = monotonic
         self.scratch_root = archive.root / SCRATCH
         self._feed_lock = threading.Lock()
+        self._profile_lock = threading.Lock()
 
     def _default_capture(self, url: str, scratch: Archive, page: PageSetup) -> Any:
         from ..capture import capture_url
 
         options = self.options.capture_options(page)
-        return capture_url(url, archive=scratch, key=self.key, options=options)
+        if page.profile is None:
+            return capture_url(url, archive=scratch, key=self.key, options=options)
+        with self._profile_lock:  # one Chromium at a time may open a profile folder
+            return capture_url(url, archive=scratch, key=self.key, options=options)
 
     def page_setup(self, watch: Watch) -> PageSetup:
-        """The capture options a check of ``watch`` runs with."""
-        return PageSetup()
+        """The capture options a check of ``watch`` runs with: its stored page options,
+        files read afresh (a UsageError, the check's error, when one cannot be read)."""
+        return watch_setup(watch.options)
 
     # --- recovery ---------------------------------------------------------------------
     def recover(self) -> list[str]:
