@@ -91,30 +91,52 @@ def serve(
     metavar="FILE",
     help="Trusted public keys (as for verify).",
 )
+@click.option("--storage", metavar="STORE", help="ID and B are job ids or keys in this store.")
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 def report(
     refs: tuple[str, ...],
     archive_path: str | None,
     pdf_file: str | None,
     html_file: str | None,
     trusted_keys_file: str | None,
+    storage: str | None,
+    s3_endpoint: str | None,
 ) -> None:
     """Write an evidence report of a capture (or of two, and what changed).
 
     PDF (printed by Chromium) or self-contained HTML; default ID-report.html. Its
-    sha256 is printed and recorded in the archive's chain of custody.
+    sha256 is printed and recorded in the archive's chain of custody (with --storage
+    too: the packages are read from STORE, custody is kept in the archive).
     """
+    from contextlib import nullcontext
+    from typing import Any
+
     from ..report import check_writable, collect, write_report
 
     if pdf_file and html_file:
         raise UsageError("choose one of --pdf and --html")
     if len(refs) > 2:
         raise UsageError("a report covers one capture, or two to compare: ID [B]")
-    dest = Path(pdf_file or html_file or f"{refs[-1]}-report.html")
+    last = refs[-1]
+    names: list[str] | None = None
+    if storage:
+        from ..storage import fetched_all, object_name, open_store, package_key
+
+        store = open_store(storage, s3_endpoint=s3_endpoint)
+        last = Path(package_key(last)).name.removesuffix(".wacz")
+        names = [object_name(store, ref) for ref in refs]
+    dest = Path(pdf_file or html_file or f"{last}-report.html")
     check_writable(dest)
     archive = open_archive(archive_path)
-    data = collect(
-        archive, list(refs), trusted_keys_file=config.trusted_keys_file(trusted_keys_file)
-    )
-    digest = write_report(data, dest, pdf=bool(pdf_file), archive=archive)
+    # each stored package streamed to a temporary file (removed after): memory stays flat
+    source: Any = fetched_all(store, refs) if storage else nullcontext(list(refs))
+    with source as paths:
+        data = collect(
+            archive,
+            [str(p) for p in paths],
+            trusted_keys_file=config.trusted_keys_file(trusted_keys_file),
+            names=names,
+        )
+        digest = write_report(data, dest, pdf=bool(pdf_file), archive=archive)
     click.echo(f"wrote {dest}")
     click.echo(f"sha256 {digest}")
