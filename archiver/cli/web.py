@@ -35,6 +35,20 @@ from .base import ARCHIVE_HELP, cli, load_or_create_key, open_archive
 @click.option("--key", "key_path", metavar="PEM", help="Signing key for captures made in the app.")
 @click.option("--tsa", "tsas", multiple=True, metavar="URL", help="RFC 3161 TSA (repeatable).")
 @click.option("--no-timestamp", is_flag=True, help="Captures made in the app: sign only.")
+@click.option(
+    "--storage",
+    metavar="STORE",
+    help="Also take in the packages workers put in this store (a folder or s3://bucket/prefix).",
+)
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
+@click.option(
+    "--sync-every",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="With --storage: seconds between looks at the store for new packages.",
+)
 def serve(
     archive_path: str | None,
     host: str,
@@ -46,14 +60,26 @@ def serve(
     key_path: str | None,
     tsas: tuple[str, ...],
     no_timestamp: bool,
+    storage: str | None,
+    s3_endpoint: str | None,
+    sync_every: float,
 ) -> None:
-    """Browse, replay, verify and diff the archive in a local web app."""
+    """Browse, replay, verify and diff the archive in a local web app.
+
+    With --storage, the packages capture workers put in STORE are taken into the archive
+    (checked as 'capture --broker' checks them) on start and every --sync-every seconds.
+    """
     from ..capture.netpolicy import NetworkPolicy
     from ..web import AppSettings
     from ..web.server import AppServer, check_bind
 
     token = config.serve_token(token)
     check_bind(host, token)  # before anything is opened or created
+    store = None
+    if storage:
+        from ..storage import open_store
+
+        store = open_store(storage, s3_endpoint=s3_endpoint)
     settings = AppSettings(
         archive=config.archive_dir(archive_path),
         token=token,
@@ -62,6 +88,8 @@ def serve(
         policy=NetworkPolicy(allow_private=allow_private),
         trusted_keys_file=config.trusted_keys_file(None),
         replayweb=config.replayweb_dir(None),
+        store=store,
+        sync_every=sync_every,
     )
     if not no_replay and replay_port is None:
         replay_port = port + 1 if 0 < port < 65535 else 0
@@ -76,6 +104,10 @@ def serve(
         )
     if allow_private:
         click.echo("archiver: warning: captures may reach private addresses", err=True)
+    if store is not None:
+        click.echo(
+            f"archiver: taking in packages from {store.url} every {sync_every:g} s", err=True
+        )
     server.run()
 
 
