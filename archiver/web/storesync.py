@@ -83,8 +83,9 @@ class StoreFollower:
                 self.bad.update(result.skipped)
                 self.taken_in += len(result.added)
                 self.synced_at = iso_utc(now_utc())
-            for key, reason in result.skipped:
-                self.warn(f"not taken in from {self.store.url}: {key}: {reason}")
+            for key, reason in result.skipped:  # the reason names the object, mostly
+                named = reason if key in reason else f"{self.store.url}: {key}: {reason}"
+                self.warn(f"not taken in: {named}")
             return len(result.added)
 
     def status(self) -> dict[str, Any]:
