@@ -41,8 +41,10 @@ def make_package(
     paragraphs: list[str],
     url: str = URL,
     title: str = "North Korea To Honour Soldiers",
+    options: dict[str, object] | None = None,
 ) -> Path:
-    """One signed package of ``url`` whose article is ``paragraphs``, in ``archive``."""
+    """One signed package of ``url`` whose article is ``paragraphs``, in ``archive``
+    (``options``: the capture options its manifest records, e.g. a worker's job id)."""
     work = archive.root / f"work-{capture_id}"
     work.mkdir(parents=True)
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -118,7 +120,7 @@ def make_package(
         "clock": "capturing machine's clock",
         "software": "archiver tests",
         "browser": "Chromium test",
-        "options": {},
+        "options": options or {},
     }
     entries, _warnings = proof.seal(
         capture=capture, content=content, records=records, key=key, tsa_urls=[], timeout=5

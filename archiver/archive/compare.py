@@ -77,9 +77,15 @@ def load_side(path: Path) -> tuple[dict[str, Any], dict[str, str | None]]:
     return doc, evidence(path)
 
 
-def diff_paths(a: Path, b: Path, *, ignore: Sequence[str] = ()) -> DiffReport:
+def diff_paths(
+    a: Path, b: Path, *, ignore: Sequence[str] = (), names: tuple[str, str] | None = None
+) -> DiffReport:
+    """Diff two package files; ``names`` replaces their paths in the evidence (a package
+    read from a store into a temporary file is named by its object)."""
     doc_a, ev_a = load_side(a)
     doc_b, ev_b = load_side(b)
+    if names is not None:
+        ev_a["package"], ev_b["package"] = names
     return diff_documents(doc_a, doc_b, ignore=ignore, evidence_a=ev_a, evidence_b=ev_b)
 
 

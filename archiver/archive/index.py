@@ -208,6 +208,21 @@ class Archive:
                     f"capture {entry.id} (or package {file}) is already in archive {self.root}"
                 ) from exc
 
+    def by_file(self, file: str) -> IndexEntry | None:
+        """The capture whose package is ``captures/<file>``, or None when none is indexed."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT * FROM captures WHERE file = ? OR (file IS NULL AND id || '.wacz' = ?)",
+                (file, file),
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    def indexed_files(self) -> set[str]:
+        """The package file names (in ``captures/``) of every indexed capture."""
+        with self._db() as db:
+            rows = db.execute("SELECT id, file FROM captures").fetchall()
+        return {r["file"] or f"{r['id']}.wacz" for r in rows}
+
     def _indexed(self, capture_id: str) -> bool:
         with self._db() as db:
             return bool(db.execute("SELECT 1 FROM captures WHERE id = ?", (capture_id,)).fetchone())

@@ -21,6 +21,8 @@ from .base import ARCHIVE_HELP, cli, emit_json, open_archive
 @click.option(
     "--ignore", "ignore", multiple=True, metavar="REGEX", help="Text to ignore (repeatable)."
 )
+@click.option("--storage", metavar="STORE", help="A and B are job ids or keys in this store.")
+@click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 def diff(
     refs: tuple[str, ...],
     url: str | None,
@@ -28,6 +30,8 @@ def diff(
     as_json: bool,
     html_file: str | None,
     ignore: tuple[str, ...],
+    storage: str | None,
+    s3_endpoint: str | None,
 ) -> None:
     """What changed in the article text between captures A and B."""
     from ..archive import compare
@@ -36,6 +40,17 @@ def diff(
         raise UsageError("choose one of --json and --html")
     if url and refs:
         raise UsageError("give either two captures A B or --url URL, not both")
+    if storage:  # each streamed to a temporary file; the diff itself stays offline
+        from ..storage import fetched_all, object_name, open_store
+
+        if url or len(refs) != 2:
+            raise UsageError("with --storage, give two job ids or store keys A B")
+        store = open_store(storage, s3_endpoint=s3_endpoint)
+        with fetched_all(store, refs) as (a, b):
+            names = (object_name(store, refs[0]), object_name(store, refs[1]))
+            report = compare.diff_paths(a, b, ignore=ignore, names=names)
+        _render_diff(report, as_json=as_json, html_file=html_file)
+        return
     archive = open_archive(archive_path)
     if url:
         report = compare.diff_latest(archive, url, ignore=ignore)

@@ -33,12 +33,29 @@ def generate(key_path: str | None, force: bool, ask: bool) -> None:
 
 @key.command("show")
 @click.option("--key", "key_path", metavar="PEM", help="The key file.")
-def key_show(key_path: str | None) -> None:
-    """Print the public key (PEM) and its fingerprint."""
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="The key's name in the trusted-keys line (default: this machine's host name).",
+)
+def key_show(key_path: str | None, name: str | None) -> None:
+    """Print the public key (PEM), its fingerprint, and a line for a trusted-keys file.
+
+    The last line names the key (e.g. worker-2): put it in the trusted-keys file of the
+    machines that verify, and verify names the key that signed each capture.
+    """
+    import socket
+
     from ..proof import signing
 
+    if name is not None and (not name.strip() or not name.isprintable() or len(name) > 100):
+        raise click.BadParameter(
+            "give a name of 1 to 100 printable characters", param_hint="--name"
+        )
     path = config.key_path(key_path)
     private = load_key_only(path)
+    fp = signing.fingerprint(private.public_key())
     click.echo(signing.public_pem(private).decode("ascii"), nl=False)
-    click.echo(f"fingerprint {signing.fingerprint(private.public_key())}")
+    click.echo(f"fingerprint {fp}")
     click.echo(f"key file {path}")
+    click.echo(f"{fp}  # {(name or socket.gethostname()).strip()}")

@@ -15,6 +15,11 @@ import click
 BROKER_HELP = "Redis broker, redis://HOST:PORT/DB (or $ARCHIVER_BROKER)."
 STORAGE_HELP = "Package store: a folder or s3://bucket/prefix (or $ARCHIVER_STORAGE)."
 S3_HELP = "S3-compatible endpoint URL (default: $AWS_ENDPOINT_URL, else AWS)."
+# capture.session.MAX_BROWSER_RSS in MiB (a test holds them equal; importing the session
+# here would load Playwright for every command), and the least bound that makes sense: an
+# idle Chromium alone takes a few hundred MiB.
+DEFAULT_BROWSER_MB = 1536
+MIN_BROWSER_MB = 256
 
 
 def _line(doc: dict[str, Any], as_json: bool, text: str) -> None:
@@ -129,6 +134,14 @@ def capture_via_broker(
     metavar="N",
     help="Captures per browser before it is replaced.",
 )
+@click.option(
+    "--max-browser-mb",
+    type=click.IntRange(min=MIN_BROWSER_MB),
+    default=None,
+    metavar="MB",
+    help="Replace a browser whose idle process tree holds more than this many MiB "
+    f"(at least {MIN_BROWSER_MB}; default {DEFAULT_BROWSER_MB}, as for local batches).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Job events as JSON lines.")
 def worker(
     broker: str,
@@ -139,6 +152,7 @@ def worker(
     redeliver_after: float,
     max_attempts: int,
     recycle_after: int | None,
+    max_browser_mb: int | None,
     as_json: bool,
 ) -> None:
     """Run capture jobs from the broker; put each package in the store.
@@ -146,7 +160,7 @@ def worker(
     A job is acknowledged only once its package is stored and checked. Runs until
     SIGTERM or Ctrl-C (running captures finish first).
     """
-    from ..capture.session import RECYCLE_AFTER
+    from ..capture.session import MAX_BROWSER_RSS, RECYCLE_AFTER
     from ..proof.signing import fingerprint
     from ..queue import QueueSettings, run_worker
     from ..storage import open_store
@@ -163,9 +177,12 @@ def worker(
         _line(doc, as_json, text)
         sys.stdout.flush()
 
+    recycle = recycle_after or RECYCLE_AFTER
+    max_rss = max_browser_mb * 2**20 if max_browser_mb else MAX_BROWSER_RSS
     click.echo(
         f"archiver worker: {concurrency} at a time, signing as {fingerprint(key.public_key())}, "
-        f"storing in {store.url}",
+        f"storing in {store.url}; a browser is replaced after {recycle} captures or past "
+        f"{max_rss // 2**20} MiB",
         err=True,
     )
     with stop_on_signals() as (stop, _signals):
@@ -177,7 +194,8 @@ def worker(
             settings=settings,
             stop=stop,
             on_event=event,
-            recycle_after=recycle_after or RECYCLE_AFTER,
+            recycle_after=recycle,
+            max_rss=max_rss,
         )
 
 

@@ -63,10 +63,13 @@ def verify(
     from ..proof.roots import read_roots
     from ..verify import read_trust_keys, render_text, verify_package
 
+    name = None
     if storage:  # streamed to a temporary file first: the check itself stays offline
-        from ..storage import fetched, open_store
+        from ..storage import fetched, object_name, open_store
 
-        source: Any = fetched(open_store(storage, s3_endpoint=s3_endpoint), capture_ref)
+        store = open_store(storage, s3_endpoint=s3_endpoint)
+        source: Any = fetched(store, capture_ref)
+        name = object_name(store, capture_ref)
     else:
         source = nullcontext(resolve_ref(capture_ref, archive_path))
     with source as path:
@@ -77,6 +80,8 @@ def verify(
             trusted_keys_file=config.trusted_keys_file(trusted_keys_file),
             strict=strict,
         )
+    if name is not None:  # the object, not the temporary file it was read from
+        report.package = name
     if as_json:
         emit_json(report.to_json(), "verify.schema.json")
     else:

@@ -159,13 +159,22 @@ def _side(archive: Archive, custody: Custody, ref: str, trusted_keys_file: Path 
 
 
 def collect(
-    archive: Archive, refs: list[str], *, trusted_keys_file: Path | None = None
+    archive: Archive,
+    refs: list[str],
+    *,
+    trusted_keys_file: Path | None = None,
+    names: list[str] | None = None,
 ) -> ReportData:
-    """The report data of one capture, or of two (older first) and what changed."""
+    """The report data of one capture, or of two (older first) and what changed.
+
+    ``names`` replaces each package's path in the evidence (a package read from a store
+    into a temporary file is named by its object)."""
     if len(refs) not in (1, 2):
         raise UsageError("a report covers one capture, or two to compare")
     custody = Custody(archive)
     sides = [_side(archive, custody, ref, trusted_keys_file) for ref in refs]
+    for side, name in zip(sides, names or [], strict=False):
+        side.evidence["package"] = name
     data = ReportData(iso_utc(now_utc()), SOFTWARE, sides)
     if len(sides) == 2:
         a, b = sides

@@ -8,7 +8,7 @@ then reads the stored object back and checks its size and sha256 against what it
 from __future__ import annotations
 
 from .base import Store, StoredObject, StoreError, sha256_file
-from .fetch import fetched, package_key
+from .fetch import fetched, fetched_all, object_name, package_key
 from .open import open_store
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "StoreError",
     "StoredObject",
     "fetched",
+    "fetched_all",
+    "object_name",
     "open_store",
     "package_key",
     "sha256_file",

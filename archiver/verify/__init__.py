@@ -6,7 +6,13 @@ scan and its records, the CDXJ, the signature and trusted keys, timestamp tokens
 trust apart.
 """
 
-from .keys import parse_trusted_keys, read_trust_keys, trusted_fingerprints
+from .keys import (
+    parse_named_keys,
+    parse_trusted_keys,
+    read_trust_keys,
+    trusted_fingerprints,
+    trusted_keys,
+)
 from .report import Check, Status, TokenInfo, VerifyReport, render_text
 from .run import verify_package
 
@@ -15,9 +21,11 @@ __all__ = [
     "Status",
     "TokenInfo",
     "VerifyReport",
+    "parse_named_keys",
     "parse_trusted_keys",
     "read_trust_keys",
     "render_text",
     "trusted_fingerprints",
+    "trusted_keys",
     "verify_package",
 ]

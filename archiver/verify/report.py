@@ -114,6 +114,7 @@ class VerifyReport:
     error: str | None = None  # set when the input could not be read at all (exit 2)
     capture: dict[str, Any] | None = None
     signer_fingerprint: str | None = None
+    signer_name: str | None = None  # the trusted-keys file's name of a trusted signer key
     checks: list[Check] = field(default_factory=list)
     timestamps: list[TokenInfo] = field(default_factory=list)
 
@@ -167,12 +168,32 @@ class VerifyReport:
             "error": self.error,
             "capture": self.capture,
             "signer_fingerprint": self.signer_fingerprint,
+            "signer_name": self.signer_name,
             "checks": [c.to_json() for c in self.checks],
             "timestamps": [t.to_json() for t in self.timestamps],
         }
 
 
 _MARK = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.NOT_CHECKED: "----"}
+
+
+def _signer_line(report: VerifyReport) -> str | None:
+    """Which key signed, and whether (and as whom) you trust it; None when no signature
+    verified, since then no key signed anything."""
+    fp = report.signer_fingerprint
+    try:
+        signature, key = report.check("signature"), report.check("key")
+    except LookupError:
+        return None
+    if fp is None or signature.status is not Status.PASSED:
+        return None
+    if key.status is Status.PASSED:
+        trusted = f"{report.signer_name}, trusted" if report.signer_name else "trusted"
+    elif key.status is Status.FAILED:
+        trusted = "NOT one of your trusted keys"
+    else:
+        trusted = "not checked against trusted keys: none given"
+    return f"  signed by {fp} ({trusted})"
 
 
 def render_text(report: VerifyReport) -> str:
@@ -188,6 +209,9 @@ def render_text(report: VerifyReport) -> str:
             f"  capture {cap.get('id') or '?'} of {cap.get('url') or '?'}, "
             f"claimed {cap.get('ended') or cap.get('started') or '?'} (capturing machine's clock)"
         )
+    signer = _signer_line(report)
+    if signer:
+        lines.append(signer)
     for c in report.checks:
         lines.append(f"  {_MARK[c.status]}  {c.title}: {c.summary}")
         for p in c.problems[:50]:

@@ -54,7 +54,7 @@ from ..errors import TimestampError, UsageError
 from ..package import BAD_ZIP
 from ..proof import roots
 from ..times import iso_utc
-from .keys import trusted_fingerprints
+from .keys import trusted_keys
 from .report import VerifyReport, render_text
 from .verifier import Verifier, new_checks
 from .zipstructure import WHOLE, read_directory
@@ -79,7 +79,7 @@ def verify_package(
     ``now``: the verification time written in the report (default: UTC now).
     """
     when = (now or datetime.now(UTC)).astimezone(UTC)
-    anchors = trusted_fingerprints(trust_keys, trusted_keys_file)
+    anchors = trusted_keys(trust_keys, trusted_keys_file)
     for i, root in enumerate(tsa_roots, 1):
         try:
             roots.load_certificates([root])

@@ -9,7 +9,7 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
@@ -76,7 +76,7 @@ class Verifier:
         report: VerifyReport,
         path: Path,
         zf: zipfile.ZipFile,
-        anchors: set[str],
+        anchors: Mapping[str, str | None],
         tsa_roots: Sequence[bytes],
         now: datetime,
         directory_problems: Sequence[tuple[str, str]] = (),
@@ -376,7 +376,10 @@ class Verifier:
             )
             return
         if fp in self.anchors:
-            check.settle(f"key {fp[:16]}... is one of your trusted keys")
+            name = self.anchors[fp]
+            self.report.signer_name = name
+            named = f" ({name})" if name else ""
+            check.settle(f"key {fp[:16]}...{named} is one of your trusted keys")
         else:
             check.fail(SIGNER, f"key {fp[:16]}... is NOT in your trusted keys")
             check.settle("")

@@ -56,6 +56,7 @@ def _captures_doc(request: Request) -> dict[str, Any]:
         query=request.query_params.get("q", "")[:500],
         offset=int_param(request, "offset", 0, 0, 10**9),
         limit=int_param(request, "limit", size, 1, 200),
+        store=st.store_sync.status() if st.store_sync is not None else None,
     )
 
 
@@ -307,7 +308,11 @@ def create_app(settings: AppSettings) -> Any:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if state.store_sync is not None:
+            state.store_sync.start()
         yield
+        if state.store_sync is not None:
+            state.store_sync.stop()
         state.captures.stop()
         state.verifier.close()
 

@@ -17,6 +17,7 @@ from . import views
 from .jobs import CaptureQueue
 from .pages import render
 from .settings import AppSettings
+from .storesync import StoreFollower
 from .verifier import Verifier
 
 
@@ -35,6 +36,11 @@ class State:
             network_policy=settings.policy,
         )
         self.captures = CaptureQueue(settings.archive, settings.key, options)
+        self.store_sync = (
+            StoreFollower(settings.archive, settings.store, settings.sync_every)
+            if settings.store is not None
+            else None
+        )
 
 
 def app_state(request: Request) -> State:

@@ -24,6 +24,8 @@ class AppSettings:
     (None: replay disabled). ``key``: the signing key for captures made through the app
     (None: the capture form is disabled). ``policy``: the network policy of those
     captures. ``replayweb``: the folder holding ReplayWeb.page's ``ui.js`` and ``sw.js``.
+    ``store``: an ``archiver.storage.Store`` whose packages are taken into the archive on
+    start and every ``sync_every`` seconds (None: the archive folder alone).
     """
 
     archive: Path
@@ -36,6 +38,8 @@ class AppSettings:
     replayweb: Path | None = None
     replay_port: int | None = None
     page_size: int = 50
+    store: Any = None
+    sync_every: float = 60.0
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def sign(self, purpose: str, value: str) -> str:

@@ -86,7 +86,11 @@ def _row(entry: IndexEntry, verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def captures_page(ctx: Context, *, query: str, offset: int, limit: int) -> dict[str, Any]:
+def captures_page(
+    ctx: Context, *, query: str, offset: int, limit: int, store: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The archive page; ``store``: how taking in the store's packages goes (serve
+    --storage), else None."""
     page = browse(ctx.archive, query=query, offset=offset, limit=limit)
     files = page.files
     paths = {e.id: ctx.archive.captures / files.get(e.id, f"{e.id}.wacz") for e in page.entries}
@@ -98,6 +102,7 @@ def captures_page(ctx: Context, *, query: str, offset: int, limit: int) -> dict[
         "limit": page.limit,
         "total": page.total,
         "captures": [_row(e, verdicts[e.id]) for e in page.entries],
+        "store": store,
     }
     return checked(doc, "web-captures.schema.json")
 
