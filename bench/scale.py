@@ -46,6 +46,12 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return took
 
 
+def spread(urls: list[str], times: list[float]) -> str:
+    """The pages-per-minute range over the runs."""
+    rates = sorted(len(urls) * 60 / t for t in times)
+    return f"[{rates[0]:.1f}-{rates[-1]:.1f}]"
+
+
 def start_workers(
     cli: str, count: int, env: dict[str, str], logdir: Path
 ) -> list[subprocess.Popen[bytes]]:
@@ -185,9 +191,11 @@ def main() -> None:
                     stop_workers(workers)
                 pm_local = len(urls) * 60 / statistics.median(local)
                 pm_broker = len(urls) * 60 / statistics.median(broker)
+                ratios = [b and lo / b for lo, b in zip(local, broker, strict=True)]
                 print(
-                    f"W={count}: local {pm_local:.1f} pages/min, broker {pm_broker:.1f} "
-                    f"pages/min, broker/local {pm_broker / pm_local:.2f}x"
+                    f"W={count}: local {pm_local:.1f} pages/min {spread(urls, local)}, broker "
+                    f"{pm_broker:.1f} pages/min {spread(urls, broker)}, broker/local "
+                    f"{pm_broker / pm_local:.2f}x (runs {min(ratios):.2f}-{max(ratios):.2f}x)"
                 )
             if latencies:
                 median_ms = statistics.median(latencies) * 1000
