@@ -132,6 +132,7 @@ def test_packages_put_in_the_store_appear_and_a_bad_object_is_named_once(
         skipped = {s["key"]: s["reason"] for s in status["skipped"]}
         assert set(skipped) == {"captures/job-junk.wacz", "captures/job-other.wacz"}
         assert "not a readable package" in skipped["captures/job-junk.wacz"]
+        assert ".ingest-" not in skipped["captures/job-junk.wacz"]  # no temporary name
         assert f"holds job {A_JOB}, not job-other" in skipped["captures/job-other.wacz"]
         assert status["taken_in"] == 2
 

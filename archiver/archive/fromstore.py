@@ -63,8 +63,9 @@ def check_package(path: Path, job_id: str, where: str) -> IndexEntry:
         entry = scan_package(path)
         named = package_job_id(path)
     except (PackageError, ValueError, KeyError) as exc:
+        reason = str(exc).replace(str(path), job_key(job_id))  # not the temporary file's name
         raise StoreError(
-            f"{where}: {job_key(job_id)} is not a readable package ({exc}): not indexed"
+            f"{where}: {job_key(job_id)} is not a readable package ({reason}): not indexed"
         ) from exc
     if named != job_id:
         raise StoreError(f"{where}: {job_key(job_id)} holds job {named}, not {job_id}: not indexed")
