@@ -79,6 +79,19 @@ def test_s3_store_without_bucket_is_one_line() -> None:
         open_store("s3://")
 
 
+@pytest.mark.parametrize("spec", ["s3://", "ftp://host/x", "gs://bucket"])
+def test_a_store_we_cannot_open_is_bad_usage(
+    spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from archiver.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "--storage", spec, "job-0123", "--archive", str(tmp_path / "a")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"store {spec}" in err, err
+
+
 def _leave_upload(store: Store, name: str) -> None:
     """An upload a writer left in .incoming/ (killed between upload and publish)."""
     from archiver.storage.folder import FolderStore

@@ -23,6 +23,12 @@ class StoreError(ArchiverError):
     exit_code = 1
 
 
+class StoreSpecError(StoreError):
+    """A STORE that names no store we know how to open (bad usage, exit 2)."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str

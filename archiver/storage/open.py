@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store, StoreError
+from .base import Store, StoreSpecError
 
 
 def open_store(spec: str, *, s3_endpoint: str | None = None) -> Store:
@@ -15,10 +15,10 @@ def open_store(spec: str, *, s3_endpoint: str | None = None) -> Store:
 
         bucket, _, prefix = spec[len("s3://") :].partition("/")
         if not bucket:
-            raise StoreError(f"store {spec}: no bucket named (s3://bucket/prefix)")
+            raise StoreSpecError(f"store {spec}: no bucket named (s3://bucket/prefix)")
         return S3Store(bucket, prefix.strip("/"), endpoint=s3_endpoint)
     if "://" in spec:
-        raise StoreError(f"store {spec}: use a folder path or s3://bucket/prefix")
+        raise StoreSpecError(f"store {spec}: use a folder path or s3://bucket/prefix")
     from .folder import FolderStore
 
     return FolderStore(Path(spec))
