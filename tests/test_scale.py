@@ -271,19 +271,37 @@ def test_job_failing_every_time_is_parked_as_failed(
 def test_watch_run_through_the_broker_keeps_what_a_local_run_keeps(
     env: dict[str, str], redis_server: RedisServer, fixture_server, tmp_path: Path
 ) -> None:
-    """``watch run --broker``: the workers capture, the watcher judges and keeps; an
-    unchanged check leaves no package in the store; no worker alive is one line, exit 1,
-    and no failure is charged to the watched URL."""
+    """``watch run --broker``: the workers capture, the watcher judges and keeps; a run
+    killed while it waits, run again, captures nothing twice; an unchanged check leaves
+    no package in the store; no worker alive is one line, exit 1, and no failure is
+    charged to the watched URL."""
     url = fixture_server.article_url
     watch = ["watch", "run", "--once", "--now", "--host-delay", "0", "--no-timestamp"]
     broker = ["--broker", redis_server.url, "--json"]
     assert run(["watch", "add", url, "--every", "1s"], env).returncode == 0
     worker = Worker(redis_server.url, env, tmp_path / "w.log")
     try:
+        # a run killed while its check waits; run again, it takes the same job's package
+        killed = subprocess.Popen(
+            [*ARCHIVER, *watch, *broker],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not any(e.get("status") == "running" for e in worker.events()):
+            assert time.monotonic() < deadline, worker.log.read_text()
+            time.sleep(0.1)
+        killed.kill()  # kill -9 while the check waits for the worker
+        killed.wait()
+        while not any(e.get("status") == "done" for e in worker.events()):
+            assert time.monotonic() < deadline, worker.log.read_text()
+            time.sleep(0.2)
         first = run([*watch, *broker], env)
         assert first.returncode == 0, first.stderr
         assert [json.loads(x)["kind"] for x in first.stdout.splitlines()] == ["first"]
         assert len(store_keys(env)) == 1
+        assert len([e for e in worker.events() if e.get("status") == "running"]) == 1
 
         same = run([*watch, *broker], env)
         assert same.returncode == 0 and same.stdout == "", same.stderr
@@ -299,7 +317,7 @@ def test_watch_run_through_the_broker_keeps_what_a_local_run_keeps(
         assert events[0]["diff"]["numbers"] == [{"old": "75,000", "new": "7,500"}]
         assert len(store_keys(env)) == 2
         done = [e for e in worker.events() if e.get("status") == "done"]
-        assert len(done) == 3  # every capture ran on the worker
+        assert len(done) == 3  # every capture ran on the worker, the killed run's once
     finally:
         worker.stop()
     entries = check_archive(env, [url, url])
