@@ -97,8 +97,9 @@ test: install test-deps lint typecheck
 
 # The quick suite: no Chromium, no Redis or S3 server, none of the long tests (about a
 # minute here; 610 tests). `make test` runs everything.
+# Four test processes on two cores: most of these tests wait on a subprocess they started.
 test-pure: system $(STAMP)
-	$(BIN)/pytest -q -m "not browser and not slow and not services"
+	$(BIN)/pytest -q -n 4 -m "not browser and not slow and not services"
 
 # Figures, not tests: each script prints medians and ratios against its baseline.
 CORPUS ?= ../shared/corpus/readability-test-pages
