@@ -76,6 +76,40 @@ def test_an_intact_log_verifies_with_chain_signatures_and_tokens(
     assert report.ok and [t.entry for t in report.tokens] == [3, 5]
 
 
+def test_the_json_report_names_entries_tokens_and_signer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+
+    from archiver.proof.signing import pem_fingerprint
+    from archiver.schema import load_schema
+
+    archive = tmp_path / "archive"
+    build(archive, tmp_path)
+    code, out, err = verify(archive, capsys, "--json", "--tsa-root", str(tmp_path / "root.pem"))
+    assert code == 0 and err == "", err
+    doc = json.loads(out)
+    jsonschema.validate(doc, load_schema("log-verify.schema.json"))
+    assert doc["ok"] and doc["entries"] == 5 and doc["first_bad"] is None
+    assert doc["signers"] == [pem_fingerprint((tmp_path / "pub.pem").read_bytes())]
+    assert [(t["number"], t["entry"], t["ok"], t["trusted"]) for t in doc["tokens"]] == [
+        (0, 3, True, True),
+        (1, 5, True, True),
+    ]
+    assert all(t["gen_time"] for t in doc["tokens"])
+
+    path = archive / "log" / "checks.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3].replace(b'"status":200', b'"status":500')
+    path.write_bytes(b"".join(lines))
+    code, out, _ = verify(archive, capsys, "--json")
+    doc = json.loads(out)
+    jsonschema.validate(doc, load_schema("log-verify.schema.json"))
+    assert code == 1 and not doc["ok"]
+    assert doc["first_bad"] == 4 and doc["entries"] == 3
+    assert "entry 4 (line 4): the signature does not verify" in doc["problems"][0]
+
+
 def test_a_log_copied_alone_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "archive"
     build(archive, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -335,8 +336,12 @@ def log_group() -> None:
     metavar="PEM",
     help="A TSA root certificate you trust (repeatable).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
 def log_verify(
-    archive_path: str | None, trust_keys: tuple[str, ...], tsa_roots: tuple[str, ...]
+    archive_path: str | None,
+    trust_keys: tuple[str, ...],
+    tsa_roots: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Re-check the log offline: chain, signatures, tokens; name the first bad entry."""
     from ..proof import pem_fingerprint
@@ -358,6 +363,11 @@ def log_verify(
         trust_keys=fingerprints,
         tsa_roots=read_roots([Path(p) for p in tsa_roots]),
     )
+    if as_json:
+        emit_json(report.to_json(), "log-verify.schema.json")
+        if not report.ok:
+            sys.exit(report.exit_code)
+        return
     state = "intact" if report.ok else "NOT intact"
     click.echo(f"check log {report.path}: {report.entries} good entries; {state}")
     for signer in sorted(report.signers):

@@ -199,6 +199,9 @@ def _token_files(folder: Path) -> list[tuple[int, Path]]:
 # --- verification (pure: files in, report out) -----------------------------------------
 
 
+LOG_VERIFY_SCHEMA = "https://archiver.dev/schemas/log-verify.schema.json"
+
+
 @dataclass
 class TokenResult:
     number: int
@@ -229,6 +232,31 @@ class LogReport:
     @property
     def exit_code(self) -> int:
         return 0 if self.ok else 1
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``log verify --json`` prints it (schemas/log-verify.schema.json)."""
+        return {
+            "schema": LOG_VERIFY_SCHEMA,
+            "log": str(self.path),
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_bad": self.first_bad,
+            "problems": list(self.problems),
+            "notes": list(self.notes),
+            "signers": sorted(self.signers),
+            "tokens": [
+                {
+                    "number": t.number,
+                    "entry": t.entry,
+                    "ok": t.ok and not t.problem,
+                    "gen_time": t.gen_time,
+                    "tsa": t.tsa,
+                    "trusted": t.trusted,
+                    "problem": t.problem,
+                }
+                for t in self.tokens
+            ],
+        }
 
 
 def verify_log(
