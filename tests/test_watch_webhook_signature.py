@@ -1,14 +1,18 @@
 """Signed webhook bodies: a real receiver on 127.0.0.1 gets POSTs whose signature
 verifies with ``archiver.verify_webhook`` and with ``openssl dgst -hmac``; a changed
 body, another secret and an old or future timestamp are refused; a retry is signed
-afresh; without a secret nothing changes.
+afresh; a bad secret file is one line and exit 2; without a secret nothing changes.
 
-Times come from an injected clock (``T0``)."""
+Times come from an injected clock (``T0``); the one run of the real command signs at
+the real time, and is checked against the time read in the test."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -197,3 +201,72 @@ def test_the_secret_file_is_read_stripped_and_warned_about_when_others_can_read_
     assert warning == f"webhook secret {path} is readable by others (mode 0644): chmod 600 {path}"
     path.chmod(0o600)
     assert "is short (5 bytes)" in secret_warnings(path, b"short")[0]
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    archiver = Path(sys.executable).with_name("archiver")
+    return subprocess.run(
+        [str(archiver), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), ARCHIVER_BROWSER="/nonexistent")
+    return env
+
+
+def test_a_bad_secret_file_is_one_line_and_exit_2_before_anything_runs(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    archive = tmp_path / "archive"
+    (tmp_path / "empty").write_text("\n")
+    (tmp_path / "plain").write_text("x")
+    run = ["watch", "run", "--once", "--no-timestamp", "--archive", str(archive)]
+    hook = ["--webhook", "http://127.0.0.1:9/"]
+    cases = [
+        (["--webhook-secret", str(tmp_path / "missing")], {}, "no such file"),
+        (["--webhook-secret", str(tmp_path / "empty")], {}, "is empty"),
+        (["--webhook-secret", str(tmp_path)], {}, "is a directory"),
+        (["--webhook-secret", str(tmp_path / "plain" / "x")], {}, "cannot read it"),
+        ([], {"ARCHIVER_WEBHOOK_SECRET_FILE": str(tmp_path / "missing")}, "no such file"),
+    ]
+    for extra, more_env, why in cases:
+        proc = cli([*run, *hook, *extra], {**env, **more_env})
+        assert proc.returncode == 2, (extra, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("archiver: error: "), (
+            proc.stderr
+        )
+        assert why in proc.stderr
+    no_hook = cli([*run, "--webhook-secret", str(tmp_path / "plain")], env)
+    assert no_hook.returncode == 2
+    assert no_hook.stderr == (
+        "archiver: error: --webhook-secret signs webhook POSTs: give --webhook URL as well\n"
+    )
+    assert not archive.exists()  # nothing ran: no archive, no key
+    assert not (tmp_path / "config").exists()
+
+
+def test_watch_run_signs_at_the_real_time_and_keeps_the_secret_out_of_the_archive(
+    tmp_path: Path,
+) -> None:
+    env = clean_env(tmp_path)
+    archive_dir = tmp_path / "archive"
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_bytes(SECRET + b"\n")
+    secret_file.chmod(0o640)  # the group may read it: warned, and the run goes on
+    env["ARCHIVER_WEBHOOK_SECRET_FILE"] = str(secret_file)
+    with receiver() as got:
+        far = datetime.now(UTC) + timedelta(days=1)  # not due: no capture, only the delivery
+        store_event(Archive(archive_dir), got.url, due=far)
+        before = time.time()
+        run = ["watch", "run", "--once", "--no-timestamp", "--archive", str(archive_dir)]
+        proc = cli([*run, "--webhook", got.url], env)
+        after = time.time()
+    assert proc.returncode == 0, proc.stderr
+    assert f"webhook secret {secret_file} is readable by others (mode 0640)" in proc.stderr
+    ((headers, body),) = got.posts
+    assert before - 1 <= int(headers["X-Archiver-Timestamp"]) <= after
+    assert verify_webhook(SECRET, headers, body, now=after)
+    for path in [p for p in archive_dir.rglob("*") if p.is_file()]:
+        assert SECRET not in path.read_bytes(), path
+    assert SECRET.decode() not in proc.stdout + proc.stderr
