@@ -107,6 +107,7 @@ def test_a_signed_post_verifies_with_the_helper_and_with_openssl(tmp_path: Path)
         policy = WebhookPolicy(timeout=5, secret=SECRET)
         results = deliver_all(WatchList(archive), (got.url,), clock=lambda: T0, policy=policy)
     assert results[got.url] == (1, 0)
+    assert SECRET.decode() not in repr(policy)
     ((headers, body),) = got.posts
     assert headers["X-Archiver-Event-Id"] == event["id"]  # receivers drop repeats by it
     assert headers["X-Archiver-Timestamp"] == str(int(T0.timestamp()))
