@@ -8,7 +8,8 @@ The pipeline has one subpackage per stage: ``capture`` (Chromium -> WARC -> WACZ
 ``proof`` (manifest, signature, trusted time), ``verify`` (pure offline checks),
 ``diff`` (pure article-text comparison) and ``archive`` (the folder and its SQLite
 index). The names below load their stage on first use, so ``import archiver.verify``
-never starts Playwright, SQLite or a network client.
+never starts Playwright, SQLite or a network client. A receiver of ``watch run``'s
+webhooks checks each POST's signature with ``verify_webhook`` (pure, no network).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ _EXPORTS = {
     "Archive": "archiver.archive",
     "IndexEntry": "archiver.archive",
     "resolve_capture": "archiver.archive",
+    # watch: the check a webhook receiver runs
+    "verify_webhook": "archiver.watch",
+    "WebhookSignatureError": "archiver.watch",
     # errors
     "ArchiverError": "archiver.errors",
     "UsageError": "archiver.errors",
@@ -80,6 +84,7 @@ __all__ = [
     "TimestampError",
     "UsageError",
     "VerifyReport",
+    "WebhookSignatureError",
     "__version__",
     "add_timestamps",
     "build_history",
@@ -93,6 +98,7 @@ __all__ = [
     "resolve_capture",
     "seal",
     "verify_package",
+    "verify_webhook",
 ]
 
 
@@ -135,3 +141,4 @@ if TYPE_CHECKING:
     )
     from .proof import add_timestamps, fingerprint, generate_key, load_key, seal
     from .verify import VerifyReport, verify_package
+    from .watch import WebhookSignatureError, verify_webhook

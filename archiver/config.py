@@ -13,6 +13,9 @@
   no ``--trusted-keys`` is given (default ``$XDG_CONFIG_HOME/archiver/trusted-keys``,
   used only when it exists).
 * ``ARCHIVER_TOKEN``: the token ``archiver serve`` requires when no ``--token`` is given.
+* ``ARCHIVER_WEBHOOK_SECRET_FILE``: the file holding the secret ``archiver watch run``
+  signs webhook POSTs with when no ``--webhook-secret`` is given (a path, so the secret
+  itself stays out of the environment and the command line).
 * ``ARCHIVER_REPLAYWEB``: the folder with ReplayWeb.page's ``ui.js`` and ``sw.js`` that
   ``archiver serve`` replays with (default: ``archiver/web/vendor/replaywebpage``, where
   ``make install`` puts them).
@@ -159,6 +162,20 @@ def serve_token(option: str | None, env: Mapping[str, str] | None = None) -> str
     """``--token``, else ``ARCHIVER_TOKEN``; None when neither is set (or empty)."""
     env = os.environ if env is None else env
     return option or env.get("ARCHIVER_TOKEN") or None
+
+
+def webhook_secret_file(
+    option: str | None, env: Mapping[str, str] | None = None
+) -> tuple[Path, str] | None:
+    """``--webhook-secret``, else ``ARCHIVER_WEBHOOK_SECRET_FILE``: the secret file and
+    where it was named (for messages); None when neither is set (or empty)."""
+    env = os.environ if env is None else env
+    if option:
+        return Path(option).expanduser(), "--webhook-secret"
+    configured = env.get("ARCHIVER_WEBHOOK_SECRET_FILE")
+    if configured:
+        return Path(configured).expanduser(), "ARCHIVER_WEBHOOK_SECRET_FILE"
+    return None
 
 
 REPLAYWEB_DEFAULT = Path(__file__).resolve().parent / "web" / "vendor" / "replaywebpage"

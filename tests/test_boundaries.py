@@ -155,3 +155,11 @@ def test_only_the_storage_stage_imports_object_storage_clients() -> None:
 def test_only_the_queue_stage_imports_the_task_engine() -> None:
     owners = set().union(*(modules_importing(n) for n in ("dramatiq", "celery", "redis")))
     assert owners and all(o.startswith("archiver/queue/") for o in owners), owners
+
+
+def test_the_webhook_signature_check_is_pure() -> None:
+    """A receiver's ``verify_webhook`` speaks no HTTP and opens no database."""
+    names = imports_of(PACKAGE / "watch" / "webhooksign.py")
+    for forbidden in ("playwright", "sqlite3", "archiver.archive", *HTTP, *LOW_LEVEL):
+        hits = [n for n in names if n == forbidden or n.startswith(forbidden + ".")]
+        assert not hits, f"archiver/watch/webhooksign.py imports {hits}"

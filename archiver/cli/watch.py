@@ -185,6 +185,11 @@ def watch_resume(url: str, archive_path: str | None) -> None:
     "--webhook", "webhooks", multiple=True, metavar="URL", help="POST each event here (repeatable)."
 )
 @click.option(
+    "--webhook-secret",
+    metavar="FILE",
+    help="Sign each POST with the secret in FILE (or $ARCHIVER_WEBHOOK_SECRET_FILE).",
+)
+@click.option(
     "--webhook-timeout",
     type=click.FloatRange(min=0.1),
     default=10.0,
@@ -223,6 +228,7 @@ def watch_run(
     workers: int,
     host_delay: float,
     webhooks: tuple[str, ...],
+    webhook_secret: str | None,
     webhook_timeout: float,
     keep: str,
     timeout: float,
@@ -247,6 +253,7 @@ def watch_run(
     from ..watch import RunOptions, Watcher, WebhookPolicy, check_webhook_url, run_lock
 
     hooks = tuple(check_webhook_url(u) for u in webhooks)
+    secret = _webhook_secret(webhook_secret, hooks)
     store: Any = None
     if broker:  # bad usage before the archive or a key is made
         from ..queue.engine import check_broker_url
@@ -267,7 +274,7 @@ def watch_run(
         webhooks=hooks,
         tsa_urls=() if no_timestamp else config.tsa_urls(tsas),
         capture_timeout=timeout,
-        webhook_policy=WebhookPolicy(timeout=webhook_timeout),
+        webhook_policy=WebhookPolicy(timeout=webhook_timeout, secret=secret),
     )
     printing = threading.Lock()
 
@@ -311,6 +318,25 @@ def watch_run(
             signal.signal(signum, lambda _n, _f: stop.set())
         watcher.run_forever(stop, report)
         click.echo("archiver: stopped", err=True)
+
+
+def _webhook_secret(option: str | None, hooks: tuple[str, ...]) -> bytes | None:
+    """The secret webhook POSTs are signed with (checked before anything runs), or None.
+
+    ``--webhook-secret`` without ``--webhook`` is bad usage; the environment's file is
+    read only when there is a webhook to sign for."""
+    from ..watch import read_webhook_secret, secret_warnings
+
+    if option and not hooks:
+        raise UsageError("--webhook-secret signs webhook POSTs: give --webhook URL as well")
+    chosen = config.webhook_secret_file(option)
+    if chosen is None or not hooks:
+        return None
+    path, source = chosen
+    secret = read_webhook_secret(path, source)
+    for warning in secret_warnings(path, secret):
+        click.echo(f"archiver: warning: {warning}", err=True)
+    return secret
 
 
 @cli.group("log")

@@ -118,17 +118,18 @@ def load_key(path: Path, *, passphrase: bytes | None) -> Ed25519PrivateKey:
     return key
 
 
-def exposure_warning(path: Path) -> str | None:
-    """The warning for a key file that others than its owner may read or change (like
-    ssh, which refuses such a key; we warn and go on), or None."""
+def exposure_warning(path: Path, what: str = "signing key") -> str | None:
+    """The warning for a key file (or another secret: ``what``) that others than its
+    owner may read or change (like ssh, which refuses such a key; we warn and go on), or
+    None."""
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
         return None
     if os.name != "posix" or not mode & 0o077:
         return None
-    what = "readable" if mode & 0o044 else "writable"
-    return f"signing key {path} is {what} by others (mode {mode:04o}): chmod 600 {path}"
+    how = "readable" if mode & 0o044 else "writable"
+    return f"{what} {path} is {how} by others (mode {mode:04o}): chmod 600 {path}"
 
 
 def is_encrypted(path: Path) -> bool:

@@ -6,7 +6,8 @@ a check means), ``runner`` (one ``watch run`` pass; ``options`` what it is asked
 what it did, ``hostqueue`` the per-host order, ``runlock`` one run per archive,
 ``publish`` its feeds, tokens and deliveries), ``checklog`` (the signed, hash-chained
 log of unchanged checks and its offline check), ``feeds`` (Atom), ``webhooks`` (the
-HTTP POST edge), ``manage`` (add, remove, pause, status), ``pageoptions`` (a watch's
+HTTP POST edge), ``webhooksign`` (pure: signed bodies and ``verify_webhook``, the check a
+receiver runs), ``manage`` (add, remove, pause, status), ``pageoptions`` (a watch's
 page options: stored, rebuilt at each check, shown without secrets). The watch
 list itself lives in the archive's SQLite index (``archiver.archive.watchlist``).
 """
@@ -27,6 +28,13 @@ from .runlock import run_lock
 from .runner import Watcher
 from .schedule import format_duration, next_check, parse_duration
 from .webhooks import WebhookPolicy, check_webhook_url
+from .webhooksign import (
+    WebhookSignatureError,
+    read_webhook_secret,
+    secret_warnings,
+    sign_webhook,
+    verify_webhook,
+)
 
 __all__ = [
     "CheckLog",
@@ -36,6 +44,7 @@ __all__ = [
     "WatchList",
     "Watcher",
     "WebhookPolicy",
+    "WebhookSignatureError",
     "add_watches",
     "check_webhook_url",
     "format_duration",
@@ -43,11 +52,15 @@ __all__ = [
     "parse_duration",
     "pause_watch",
     "read_url_file",
+    "read_webhook_secret",
     "remove_watch",
     "run_lock",
+    "secret_warnings",
+    "sign_webhook",
     "status_row",
     "status_rows",
     "verify_log",
+    "verify_webhook",
     "watch_options",
     "watch_setup",
 ]

@@ -4,7 +4,8 @@ Each receiver has its own queue (the ``deliveries`` table) and its own thread, s
 receiver that answers 500 or never answers delays only its own deliveries. Every
 attempt has a bounded timeout; a failed delivery is retried with exponential backoff,
 within a pass (a few short waits) and across passes (``next_attempt`` in the index);
-every attempt and its error are recorded.
+every attempt and its error are recorded. With a secret, every attempt is signed afresh
+(``webhooksign``: a new timestamp, so a retry is never refused as a stale replay).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..archive.watchlist import Delivery, WatchList
 from ..errors import UsageError
 from ..times import iso_utc
+from .webhooksign import sign_webhook
 
 Clock = Callable[[], datetime]
 MAX_ANSWER = 1 << 16
@@ -33,6 +35,7 @@ class WebhookPolicy:
     first_wait: float = 0.5  # seconds before the second try in a pass; doubles after
     retry_after: float = 60.0  # seconds before the next pass may retry; doubles per attempt
     retry_cap: float = 6 * 3600.0
+    secret: bytes | None = field(default=None, repr=False)  # signs each POST; never stored
 
 
 def check_webhook_url(url: str) -> str:
@@ -45,20 +48,30 @@ def check_webhook_url(url: str) -> str:
         raise UsageError(f"bad --webhook {url!r}: {exc}") from None
 
 
-def post(url: str, event: dict[str, Any], *, timeout: float) -> str | None:
-    """POST one event as JSON; None on a 2xx answer, else the error in one line."""
+def post(
+    url: str,
+    event: dict[str, Any],
+    *,
+    timeout: float,
+    secret: bytes | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """POST one event as JSON; None on a 2xx answer, else the error in one line.
+
+    With ``secret``, the body is signed as sent at ``now`` (timestamp and signature
+    headers, see ``webhooksign``)."""
     body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "archiver-watch",
-            "X-Archiver-Event": str(event.get("kind")),
-            "X-Archiver-Event-Id": str(event.get("id")),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "archiver-watch",
+        "X-Archiver-Event": str(event.get("kind")),
+        "X-Archiver-Event-Id": str(event.get("id")),
+    }
+    if secret is not None:
+        if now is None:
+            raise ValueError("a signed POST needs the time it is sent at")
+        headers.update(sign_webhook(secret, body, timestamp=int(now.timestamp())))
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             answer.read(MAX_ANSWER)
@@ -124,7 +137,9 @@ def _deliver_one(
             if stop.is_set():
                 break
         attempts += 1
-        error = post(item.webhook, item.doc, timeout=policy.timeout)
+        error = post(
+            item.webhook, item.doc, timeout=policy.timeout, secret=policy.secret, now=clock()
+        )
         if error is None:
             store.delivery_result(
                 item,
