@@ -97,6 +97,22 @@ def test_diff_reads_both_captures_from_the_store(
     assert not list((tmp_path / "tmp").iterdir())  # the temporary copies are gone
 
 
+def test_diff_of_a_stored_capture_and_a_local_file(
+    stored: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    spec, env = stored
+    local = next((tmp_path / "worker").rglob("*20250429T093000Z*.wacz"))
+    got = run(["diff", "--storage", spec, A_JOB, str(local), "--json"], env, tmp_path)
+    assert got.returncode == 0, got.stderr
+    doc = json.loads(got.stdout)
+    assert "7,500" in json.dumps(doc["changes"])
+    url = open_store(spec).url.rstrip("/")
+    assert doc["a"]["evidence"]["package"] == f"{url}/captures/{A_JOB}.wacz"
+    assert doc["b"]["evidence"]["package"] == str(local.resolve())
+    assert local.is_file()  # read in place, never removed
+    assert not list((tmp_path / "tmp").iterdir())
+
+
 def test_report_of_two_stored_captures(stored: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     spec, env = stored
     archive = tmp_path / "coordinator"

@@ -21,7 +21,11 @@ from .base import ARCHIVE_HELP, cli, emit_json, open_archive
 @click.option(
     "--ignore", "ignore", multiple=True, metavar="REGEX", help="Text to ignore (repeatable)."
 )
-@click.option("--storage", metavar="STORE", help="A and B are job ids or keys in this store.")
+@click.option(
+    "--storage",
+    metavar="STORE",
+    help="A and B are job ids or keys in this store, or local .wacz files.",
+)
 @click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 def diff(
     refs: tuple[str, ...],

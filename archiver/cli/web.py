@@ -123,7 +123,11 @@ def serve(
     metavar="FILE",
     help="Trusted public keys (as for verify).",
 )
-@click.option("--storage", metavar="STORE", help="ID and B are job ids or keys in this store.")
+@click.option(
+    "--storage",
+    metavar="STORE",
+    help="ID and B are job ids or keys in this store, or local .wacz files.",
+)
 @click.option("--s3-endpoint", metavar="URL", help="S3-compatible endpoint for s3:// stores.")
 def report(
     refs: tuple[str, ...],
