@@ -48,8 +48,8 @@ _EXPORTS = {
     "IndexEntry": "archiver.archive",
     "resolve_capture": "archiver.archive",
     # watch: the check a webhook receiver runs
-    "verify_webhook": "archiver.watch",
-    "WebhookSignatureError": "archiver.watch",
+    "verify_webhook": "archiver.watch.webhooksign",
+    "WebhookSignatureError": "archiver.watch.webhooksign",
     # errors
     "ArchiverError": "archiver.errors",
     "UsageError": "archiver.errors",
@@ -141,4 +141,4 @@ if TYPE_CHECKING:
     )
     from .proof import add_timestamps, fingerprint, generate_key, load_key, seal
     from .verify import VerifyReport, verify_package
-    from .watch import WebhookSignatureError, verify_webhook
+    from .watch.webhooksign import WebhookSignatureError, verify_webhook

@@ -163,3 +163,18 @@ def test_the_webhook_signature_check_is_pure() -> None:
     for forbidden in ("playwright", "sqlite3", "archiver.archive", *HTTP, *LOW_LEVEL):
         hits = [n for n in names if n == forbidden or n.startswith(forbidden + ".")]
         assert not hits, f"archiver/watch/webhooksign.py imports {hits}"
+
+
+def test_a_webhook_receiver_loads_only_the_signature_check() -> None:
+    """``from archiver import verify_webhook`` in a receiver's process loads neither the
+    watch runner nor SQLite, an HTTP client or the browser."""
+    code = (
+        "import sys, json; from archiver import verify_webhook; "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    loaded = json.loads(proc.stdout)
+    for forbidden in ("playwright", "sqlite3", "archiver.watch.runner", "archiver.archive", *HTTP):
+        assert forbidden not in loaded, f"importing verify_webhook loads {forbidden}"

@@ -12,29 +12,41 @@ page options: stored, rebuilt at each check, shown without secrets). The watch
 list itself lives in the archive's SQLite index (``archiver.archive.watchlist``).
 """
 
-from ..archive.watchlist import WatchList
-from .checklog import CheckLog, LogReport, verify_log
-from .manage import (
-    add_watches,
-    pause_watch,
-    read_url_file,
-    remove_watch,
-    status_row,
-    status_rows,
-)
-from .options import PassResult, RunOptions
-from .pageoptions import watch_options, watch_setup
-from .runlock import run_lock
-from .runner import Watcher
-from .schedule import format_duration, next_check, parse_duration
-from .webhooks import WebhookPolicy, check_webhook_url
-from .webhooksign import (
-    WebhookSignatureError,
-    read_webhook_secret,
-    secret_warnings,
-    sign_webhook,
-    verify_webhook,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Loaded on first use: a webhook receiver importing ``verify_webhook`` loads only
+# ``webhooksign`` (hmac and hashlib), not the runner, SQLite, HTTP or the browser.
+_EXPORTS = {
+    "CheckLog": ".checklog",
+    "LogReport": ".checklog",
+    "PassResult": ".options",
+    "RunOptions": ".options",
+    "WatchList": "..archive.watchlist",
+    "Watcher": ".runner",
+    "WebhookPolicy": ".webhooks",
+    "WebhookSignatureError": ".webhooksign",
+    "add_watches": ".manage",
+    "check_webhook_url": ".webhooks",
+    "format_duration": ".schedule",
+    "next_check": ".schedule",
+    "parse_duration": ".schedule",
+    "pause_watch": ".manage",
+    "read_url_file": ".manage",
+    "read_webhook_secret": ".webhooksign",
+    "remove_watch": ".manage",
+    "run_lock": ".runlock",
+    "secret_warnings": ".webhooksign",
+    "sign_webhook": ".webhooksign",
+    "status_row": ".manage",
+    "status_rows": ".manage",
+    "verify_log": ".checklog",
+    "verify_webhook": ".webhooksign",
+    "watch_options": ".pageoptions",
+    "watch_setup": ".pageoptions",
+}
 
 __all__ = [
     "CheckLog",
@@ -64,3 +76,42 @@ __all__ = [
     "watch_options",
     "watch_setup",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'archiver.watch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from ..archive.watchlist import WatchList
+    from .checklog import CheckLog, LogReport, verify_log
+    from .manage import (
+        add_watches,
+        pause_watch,
+        read_url_file,
+        remove_watch,
+        status_row,
+        status_rows,
+    )
+    from .options import PassResult, RunOptions
+    from .pageoptions import watch_options, watch_setup
+    from .runlock import run_lock
+    from .runner import Watcher
+    from .schedule import format_duration, next_check, parse_duration
+    from .webhooks import WebhookPolicy, check_webhook_url
+    from .webhooksign import (
+        WebhookSignatureError,
+        read_webhook_secret,
+        secret_warnings,
+        sign_webhook,
+        verify_webhook,
+    )
