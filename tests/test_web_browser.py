@@ -255,6 +255,25 @@ def test_the_capture_form_makes_a_capture_that_appears_in_the_list(
     assert page.locator(f"a[href='/captures/{new_id}']").count() == 1
 
 
+def test_the_capture_form_takes_page_options(app: App, site: FixtureServer, page: Page) -> None:
+    """Options chosen in the form shape the capture (a 500 px screenshot) and are in its
+    signed provenance."""
+    from test_capture_options import Package, png_width
+
+    page.goto(app.url("/capture"))
+    page.fill("input[name=url]", site.url("/opt/mobile"))  # a page that fits any width
+    page.click("summary:has-text('Page options')")
+    page.fill("input[name=viewport]", "500x900")
+    page.fill("textarea[name=block]", "ads.invalid")
+    page.click("button:has-text('Capture')")
+    page.wait_for_url("**/captures/2*", timeout=WAIT_MS)
+    new_id = page.url.rsplit("/", 1)[-1]
+    package = Package(next(app.archive.glob(f"captures/**/{new_id}*.wacz")))
+    assert png_width(package.resource("urn:screenshot:")) == 500
+    options = package.json("urn:provenance:")["page_options"]
+    assert options["viewport"] == "500x900" and options["block"] == ["ads.invalid"]
+
+
 @pytest.mark.parametrize(
     "target", ["http://127.0.0.1:9/", "http://10.0.0.1/", "http://169.254.169.254/latest/"]
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -38,6 +39,7 @@ from .common import (
 )
 from .jobs import Busy
 from .login import login_page, login_submit, logout
+from .pageform import json_options, page_kwargs
 from .pages import render
 from .security import BodyTooLarge, Guard
 from .settings import AppSettings
@@ -185,12 +187,21 @@ async def watch_submit(request: Request) -> Response:
     st = app_state(request)
     try:
         if form.get("action") == "add":
-            views.add_watch(st.ctx, form.get("url", ""), form.get("every"), st.settings.policy)
+            options = page_kwargs(form, strict=False)
+            await run_in_threadpool(
+                views.add_watch,
+                st.ctx,
+                form.get("url", ""),
+                form.get("every"),
+                st.settings.policy,
+                options,
+            )
         else:
             views.change_watch(st.ctx, form.get("url", ""), form.get("action", ""))
     except (UsageError, CaptureError) as exc:
         doc = views.watches_doc(st.ctx)
-        return render(request, "watches.html", {"doc": doc, "error": str(exc)}, status=400)
+        ctx = {"doc": doc, "error": str(exc), "opts": form}
+        return render(request, "watches.html", ctx, status=400)
     return RedirectResponse("/watch", status_code=303)
 
 
@@ -204,8 +215,13 @@ async def api_watch_change(request: Request) -> Response:
     action = str(body.get("action") or "add")
     try:
         if action == "add":
-            views.add_watch(
-                st.ctx, str(body.get("url") or ""), body.get("every"), st.settings.policy
+            await run_in_threadpool(
+                views.add_watch,
+                st.ctx,
+                str(body.get("url") or ""),
+                body.get("every"),
+                st.settings.policy,
+                json_options(body),
             )
         else:
             views.change_watch(st.ctx, str(body.get("url") or ""), action)

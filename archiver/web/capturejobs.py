@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -12,6 +13,7 @@ from ..schema import schema_id, validate
 from . import views
 from .common import Forbidden, app_state, json_response, read_form, read_json_body
 from .jobs import Job
+from .pageform import json_options, page_kwargs
 from .pages import render
 
 
@@ -24,11 +26,15 @@ def _job_doc(job: Job) -> dict[str, Any]:
     return doc
 
 
-def _submit(request: Request, url: str) -> Job:
+def _submit(request: Request, url: str, options: dict[str, Any]) -> Job:
+    """Queue the capture; the options are checked first, as the command line checks them
+    (a device name starts Playwright's driver: called in a worker thread)."""
+    from ..capture.pageopts import page_setup
+
     queue = app_state(request).captures
     if not queue.enabled:
         raise Forbidden("this app was started without a signing key: it cannot capture")
-    return queue.submit(url)
+    return queue.submit(url, page_setup(**options) if options else None)
 
 
 async def capture_form(request: Request) -> Response:
@@ -40,9 +46,9 @@ async def capture_submit(request: Request) -> Response:
     form = await read_form(request)
     url = form.get("url", "")
     try:
-        job = _submit(request, url)
+        job = await run_in_threadpool(_submit, request, url, page_kwargs(form, strict=False))
     except (UsageError, CaptureError) as exc:
-        ctx = {"enabled": True, "error": str(exc), "url": url}
+        ctx = {"enabled": True, "error": str(exc), "url": url, "opts": form}
         status = 400 if isinstance(exc, UsageError) else 422
         return render(request, "capture_new.html", ctx, status=status)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
@@ -52,7 +58,11 @@ async def api_capture_submit(request: Request) -> Response:
     body = await read_json_body(request)
     if not isinstance(body.get("url"), str):
         raise views.BadRequest('the body must be a JSON object with "url": a string')
-    job = _submit(request, body["url"])
+    try:
+        options = json_options(body)
+    except UsageError as exc:
+        raise views.BadRequest(str(exc)) from exc
+    job = await run_in_threadpool(_submit, request, body["url"], options)
     return json_response(_job_doc(job), 202)
 
 

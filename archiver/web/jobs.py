@@ -15,6 +15,7 @@ from typing import Any
 
 from ..archive.index import Archive
 from ..capture import CaptureOptions, capture_url
+from ..capture.pageopts import PageSetup
 from ..errors import ArchiverError
 from ..times import iso_utc, now_utc
 from ..urls import validate_url
@@ -37,6 +38,7 @@ class Job:
     capture_id: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    page: PageSetup = field(default_factory=PageSetup)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class Job:
             "capture_id": self.capture_id,
             "error": self.error,
             "warnings": list(self.warnings),
+            "options": self.page.record(),
         }
 
 
@@ -67,14 +70,15 @@ class CaptureQueue:
     def enabled(self) -> bool:
         return self.key is not None
 
-    def submit(self, url: str) -> Job:
-        """Queue a capture of ``url``; UsageError for a URL that can never be captured,
-        CaptureError for one the network policy refuses (checked before queueing)."""
+    def submit(self, url: str, page: PageSetup | None = None) -> Job:
+        """Queue a capture of ``url`` (with ``page``'s options); UsageError for a URL that
+        can never be captured, CaptureError for one the network policy refuses (checked
+        before queueing)."""
         url = validate_url(url)
         policy = self.options.network_policy
         if policy is not None:
             policy.check_url(url)
-        job = Job(secrets.token_hex(8), url, iso_utc(now_utc()))
+        job = Job(secrets.token_hex(8), url, iso_utc(now_utc()), page=page or PageSetup())
         with self._lock:
             waiting = sum(j.state in ("queued", "running") for j in self.jobs.values())
             if waiting >= MAX_WAITING:
@@ -118,7 +122,7 @@ class CaptureQueue:
                 job.url,
                 archive=Archive(self.archive_root),
                 key=self.key,
-                options=self.options,
+                options=replace(self.options, page=job.page),
                 progress=progress,
             )
         except ArchiverError as exc:

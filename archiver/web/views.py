@@ -327,16 +327,37 @@ def watches_doc(ctx: Context) -> dict[str, Any]:
     return checked(doc, "web-watches.schema.json")
 
 
-def add_watch(ctx: Context, url: str, every: str | None, policy: Any) -> None:
-    """Watch ``url`` (the app's network policy applies to the URL given)."""
+def add_watch(
+    ctx: Context,
+    url: str,
+    every: str | None,
+    policy: Any,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Watch ``url`` (the app's network policy applies to the URL given) with the page
+    options the app takes (``pageform``). A URL already watched keeps its ignore
+    patterns, its schedule unless ``every`` is given, and its command-line options
+    (cookies, headers, script, profile); options given here replace its other ones."""
     watch = _watch_module()
     from ..times import now_utc
     from ..urls import validate_url
+    from .pageform import WEB_OPTIONS
 
     url = validate_url(url)
     policy.check_url(url)
     seconds = watch.parse_duration(every) if every and every.strip() else None
-    watch.add_watches(ctx.archive, [url], now=now_utc(), every=seconds, ignore=[])
+    stored = None
+    known = watch.WatchList(ctx.archive).get(url)
+    if options:
+        checked_options = watch.watch_options(**options)
+        kept = (known.options or {}) if known else {}
+        stored = {k: v for k, v in kept.items() if k not in WEB_OPTIONS} | checked_options
+    ignore: list[str] = list(known.ignore) if known else []
+    if known is not None and seconds is None:
+        seconds = known.every
+    watch.add_watches(
+        ctx.archive, [url], now=now_utc(), every=seconds, ignore=ignore, options=stored
+    )
 
 
 def change_watch(ctx: Context, url: str, action: str) -> None:
