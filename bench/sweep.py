@@ -112,7 +112,7 @@ def _expectation(page_dir: Path) -> tuple[bool, str | None]:
 
 
 def _check_package(res: Result, pkg: Path, env: dict[str, str], work: Path, page: Path) -> None:
-    from archiver.archive import index as archive_mod
+    from archiver.archive.scan import read_text_document
     from archiver.schema import validate
 
     proc = _run([str(BIN / "archiver"), "verify", str(pkg)], env, 120)
@@ -141,7 +141,7 @@ def _check_package(res: Result, pkg: Path, env: dict[str, str], work: Path, page
     res.passed("warcio")
 
     try:
-        doc = archive_mod.read_text_document(pkg)
+        doc = read_text_document(pkg)
         validate(doc, "text.schema.json")
     except Exception as exc:  # the sweep reports anything
         res.fail("text", f"{type(exc).__name__}: {str(exc)[:160]}")
