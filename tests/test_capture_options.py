@@ -324,6 +324,11 @@ def test_each_consent_family_is_dismissed_and_recorded(
         "cookiebot": "Cookiebot",
         "generic-de": "generic dialog",
         "generic-fr-accept-only": "generic dialog",
+        "quantcast-more-options": "Quantcast",  # a secondary "MORE OPTIONS" comes first
+        "funding-choices": "Google Funding Choices",
+        "cookieyes": "CookieYes",
+        "generic-it": "generic dialog",  # "Continua senza accettare"
+        "generic-en-essential": "generic dialog",  # "Accept only essential cookies"
     }
     assert len(results) == len(FAMILIES)
     for result in results:

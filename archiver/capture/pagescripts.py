@@ -64,7 +64,9 @@ CONSENT_SCRIPT = """
 
 # --dismiss-consent: finds one visible consent dialog in this frame (known consent managers
 # first, their own element ids; then any dialog or fixed overlay that speaks of cookies or
-# consent) and clicks its reject-all button, or accept-all where there is no reject.
+# consent) and clicks its reject-all button, or accept-all where there is no reject. A
+# generic dialog's button is chosen by its whole label (REJECT, ACCEPT), else by a short
+# label's wording (REJECT_RE, ACCEPT_RE); a button that opens settings is never clicked.
 # Returns {dialog, button, choice, text} for the click, or null. Looks into open shadow roots
 # (Usercentrics renders there). Also reports the IAB TCF CMP id when ``__tcfapi`` answers.
 CONSENT_DISMISS_SCRIPT = r"""
@@ -81,11 +83,13 @@ CONSENT_DISMISS_SCRIPT = r"""
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0;
   };
-  const first = sels => {
-    for (const sel of sels) for (const el of all(document, sel)) if (visible(el)) return el;
+  const norm = s => (s || '').replace(/\s+/g, ' ').trim().toLowerCase();
+  // buttons that open a settings layer instead of answering (never clicked as a choice)
+  const SETTINGS = /settings|options|manage|customi[sz]e|preferences|purposes|partners|vendors|learn more|more info|read more|details|einstellungen|anpassen|verwalten|mehr erfahren|paramètres|personnaliser|gérer|en savoir plus|configur|impostazioni|personalizza|gestisci|scopri di più|instellingen|beheren|aanpassen|definições|gerir|ustawienia|inställningar|indstillinger|asetukset|nastavení|beállítás|setări|ρυθμίσεις/;
+  const first = (sels, ok = () => true) => {
+    for (const sel of sels) for (const el of all(document, sel)) if (visible(el) && ok(el)) return el;
     return null;
   };
-  const norm = s => (s || '').replace(/\s+/g, ' ').trim().toLowerCase();
   const REJECT = ['reject all', 'reject all cookies', 'reject', 'decline all', 'decline', 'deny all', 'deny',
     'refuse all', 'refuse', 'only necessary', 'necessary only', 'only essential', 'essential only',
     'use necessary cookies only', 'continue without accepting', 'disagree', 'i disagree', 'do not accept',
@@ -114,7 +118,40 @@ CONSENT_DISMISS_SCRIPT = r"""
      reject: ['[data-testid="uc-deny-all-button"]', '#deny'], accept: ['[data-testid="uc-accept-all-button"]', '#accept']},
     {name: 'Cookiebot', box: ['#CybotCookiebotDialog'],
      reject: ['#CybotCookiebotDialogBodyButtonDecline'], accept: ['#CybotCookiebotDialogBodyLevelButtonLevelOptinAllowAll', '#CybotCookiebotDialogBodyButtonAccept']},
+    {name: 'Google Funding Choices', box: ['.fc-consent-root', '.fc-dialog-container'],
+     reject: ['.fc-cta-do-not-consent'], accept: ['.fc-cta-consent']},
+    {name: 'TrustArc', box: ['#truste-consent-track', '#truste-consent-content'],
+     reject: ['#truste-consent-required'], accept: ['#truste-consent-button']},
+    {name: 'CookieYes', box: ['.cky-consent-container', '.cky-modal'],
+     reject: ['.cky-btn-reject'], accept: ['.cky-btn-accept']},
+    {name: 'Complianz', box: ['#cmplz-cookiebanner-container', '.cmplz-cookiebanner'],
+     reject: ['.cmplz-btn.cmplz-deny', '.cmplz-deny'], accept: ['.cmplz-btn.cmplz-accept', '.cmplz-accept']},
+    {name: 'iubenda', box: ['#iubenda-cs-banner'],
+     reject: ['.iubenda-cs-reject-btn'], accept: ['.iubenda-cs-accept-btn']},
+    {name: 'Osano', box: ['.osano-cm-dialog', '.osano-cm-window'],
+     reject: ['.osano-cm-denyAll', '.osano-cm-deny'], accept: ['.osano-cm-accept-all', '.osano-cm-accept']},
+    {name: 'consentmanager', box: ['#cmpbox', '#cmpwrapper'],
+     reject: ['.cmpboxbtnno', '#cmpbntnotxt'], accept: ['.cmpboxbtnyes', '#cmpbntyestxt']},
+    {name: 'Klaro', box: ['.klaro .cookie-notice', '.klaro .cookie-modal'],
+     reject: ['.klaro .cm-btn-decline', '.klaro .cn-decline'], accept: ['.klaro .cm-btn-accept-all', '.klaro .cm-btn-success']},
+    {name: 'Civic Cookie Control', box: ['#ccc', '#ccc-notify', '#ccc-module'],
+     reject: ['#ccc-reject-settings', '#ccc-notify-reject'], accept: ['#ccc-recommended-settings', '#ccc-notify-accept']},
+    {name: 'Axeptio', box: ['#axeptio_overlay', '.axeptio_widget'],
+     reject: ['#axeptio_btn_dismiss'], accept: ['#axeptio_btn_acceptAll']},
   ];
+  // when no button's text is one of the words: short labels that say the same in other words
+  const REJECT_RE = [/^(reject|decline|deny|refuse|disagree|object)\b/, /\b(only|just)\b.*\b(necessary|essential|required|functional)\b/,
+    /\b(necessary|essential|required)\b( cookies)? only\b/, /^(continue|proceed) without (accepting|agreeing|consent)/,
+    /^(do not|don't) (accept|consent|agree)/, /^(alle |cookies )?ablehnen\b/, /^nur (technisch )?(notwendige|essenzielle|erforderliche)\b/,
+    /^(tout )?refuser\b/, /^continuer sans accepter/, /^(uniquement|seulement) les cookies (nécessaires|essentiels)/,
+    /^rechazar\b/, /^continuar sin aceptar/, /^solo (las )?cookies (necesarias|esenciales|técnicas)/,
+    /^rifiut/, /^continua senza accettare/, /^(solo|accetta solo) (i )?cookie (necessari|tecnici|essenziali)/,
+    /^(alles |alle )?weigeren\b/, /^alleen (noodzakelijke|functionele|essentiële)\b/, /^(rejeitar|recusar)\b/,
+    /^continuar sem aceitar/, /^(odrzuć|avvisa|neka|afvis|afwijs|hylkää|odmítnout|elutasít|respinge|απόρριψη)/];
+  const ACCEPT_RE = [/^(accept|allow|agree|consent|ok|okay|got it|i understand)\b/, /^(alle |cookies )?(akzeptieren|zulassen|erlauben)\b/,
+    /^(zustimmen|einverstanden)\b/, /^(tout )?accepter\b/, /^(j'accepte|d'accord)/, /^(aceptar|acepto)\b/, /^accett/,
+    /^(alles |alle )?(accepteren|toestaan)\b/, /^akkoord/, /^(aceitar|concordo)\b/, /^(akceptuj|zaakceptuj|zgadzam)/,
+    /^(godkänn|acceptera|tillåt|accepter alle|tillad|hyväksy|přijmout|souhlasím|elfogad|αποδοχή)/];
   let tcf = null;
   try {
     if (typeof window.__tcfapi === 'function')
@@ -126,12 +163,13 @@ CONSENT_DISMISS_SCRIPT = r"""
     setTimeout(() => el.click(), 0);  // after this answer: the click may remove our own frame
     return {dialog, button: el.id ? '#' + el.id : text, choice, text, tcf};
   };
+  const answers = el => !SETTINGS.test(label(el));
   for (const cmp of KNOWN) {
     const box = first(cmp.box);
     if (!box) continue;
-    const rej = first(cmp.reject);
+    const rej = first(cmp.reject, answers);
     if (rej) return click(cmp.name, rej, 'reject');
-    const acc = first(cmp.accept);
+    const acc = first(cmp.accept, answers);
     if (acc) return click(cmp.name, acc, 'accept');
   }
   const re = /cookie|consent|gdpr|privacy|datenschutz|confidentialit|privacidad|riservatezza|tcf/i;
@@ -146,14 +184,13 @@ CONSENT_DISMISS_SCRIPT = r"""
     });
   for (const box of boxes) {
     const buttons = [...box.querySelectorAll('button, [role="button"], a, input[type="button"], input[type="submit"]')].filter(visible);
-    for (const [choice, words] of [['reject', REJECT], ['accept', ACCEPT]]) {
-      for (const word of words) {
-        const hit = buttons.find(b => label(b) === word);
-        if (hit) {
-          const what = box.id ? '#' + box.id : (box.getAttribute('aria-label') || box.tagName.toLowerCase());
-          return click('generic dialog (' + what + ')', hit, choice);
-        }
-      }
+    const short = buttons.filter(b => label(b).length <= 60 && answers(b));
+    const what = box.id ? '#' + box.id : (box.getAttribute('aria-label') || box.tagName.toLowerCase());
+    for (const [choice, words, patterns] of [['reject', REJECT, REJECT_RE], ['accept', ACCEPT, ACCEPT_RE]]) {
+      let hit = null;
+      for (const word of words) if (!hit) hit = buttons.find(b => label(b) === word);
+      for (const pattern of patterns) if (!hit) hit = short.find(b => pattern.test(label(b)));
+      if (hit) return click('generic dialog (' + what + ')', hit, choice);
     }
   }
   return null;
