@@ -343,6 +343,27 @@ def test_each_consent_family_is_dismissed_and_recorded(
 
 
 @pytest.mark.browser
+def test_walls_of_other_makes_are_named_and_look_alikes_are_not(
+    fixture_server: FixtureServer, tmp_path: Path, browser_path: Path
+) -> None:
+    expected = {
+        "datadome": ["bot check"],
+        "akamai": ["bot check"],
+        "incapsula": ["bot check"],
+        "inline-paywall": ["login/paywall"],
+        "newsletter": [],
+        "metered": [],  # the article's own wrapper has a paywall class: not a wall
+    }
+    urls = [fixture_server.url(f"/opt/walls/{name}") for name in expected]
+    results = capture(tmp_path, *urls, "--workers", "2")
+    assert len(results) == len(expected)
+    for result in results:
+        name = result["url"].rsplit("/", 1)[1]
+        provenance = Package(Path(result["path"])).json("urn:provenance:")
+        assert provenance["walls"] == expected[name], name
+
+
+@pytest.mark.browser
 def test_walls_are_named(fixture_server: FixtureServer, tmp_path: Path, browser_path: Path) -> None:
     urls = [
         fixture_server.url("/opt/challenge"),

@@ -200,8 +200,10 @@ CONSENT_DISMISS_SCRIPT = r"""
 # Walls still hiding the article after the capture's options did their work: a list of
 # 'consent', 'login/paywall', 'bot check'. A consent wall as CONSENT_SCRIPT sees it; a bot
 # check by its title, text or challenge widgets (Cloudflare, Turnstile, reCAPTCHA,
-# hCaptcha, PerimeterX); a paywall by a visible paywall element (Piano, class or id
-# naming a paywall or regwall) or a large overlay asking the reader to log in or subscribe.
+# hCaptcha, PerimeterX, DataDome, Incapsula/Imperva, Akamai, Sucuri, DDoS-Guard); a
+# paywall by a visible paywall element (Piano, class or id naming a paywall or regwall), a
+# large overlay asking the reader to log in or subscribe, or a short box in the page saying
+# the article stops here ("You've reached your free article limit").
 WALL_SCRIPT = (
     """
 () => {
@@ -217,14 +219,20 @@ WALL_SCRIPT = (
     return r.width > 0 && r.height > 0;
   };
   const text = (document.body ? document.body.innerText : '').slice(0, 20000);
-  const bot = /just a moment|attention required|checking your browser|verify you are human|are you a robot|ddos-guard|checking if the site connection is secure|enable javascript and cookies to continue|press (and|&) hold/i;
-  const botWidgets = '#challenge-form, #challenge-running, #cf-challenge-running, .cf-challenge, .cf-turnstile, [name="cf-turnstile-response"], iframe[src*="challenges.cloudflare.com"], .g-recaptcha, .h-captcha, #px-captcha, #captcha-container';
-  if (bot.test(document.title) || (text.length < 3000 && bot.test(text)) ||
-      [...document.querySelectorAll(botWidgets)].some(el => el.tagName === 'INPUT' || visible(el)))
+  const bot = /just a moment|attention required|checking your browser|verify you are human|are you a robot|are you human|ddos-guard|checking if the site connection is secure|enable javascript and cookies to continue|press (and|&) hold|please enable js and disable any ad ?blocker|incapsula incident id|pardon our interruption|sucuri website firewall|you have been blocked/i;
+  const botWidgets = '#challenge-form, #challenge-running, #cf-challenge-running, .cf-challenge, .cf-turnstile, [name="cf-turnstile-response"], iframe[src*="challenges.cloudflare.com"], .g-recaptcha, .h-captcha, #px-captcha, #captcha-container, iframe[src*="captcha-delivery.com"], iframe[src*="_Incapsula_Resource"]';
+  let datadome = false;  // DataDome's block page defines dd = {..., host: '...captcha-delivery.com'}
+  try { datadome = typeof window.dd === 'object' && window.dd !== null && /captcha-delivery/.test(String(window.dd.host || '')); } catch (e) {}
+  const akamai = /access denied/i.test(document.title) && /reference #[0-9a-f]+\./i.test(text);
+  if (bot.test(document.title) || (text.length < 3000 && bot.test(text)) || datadome || akamai ||
+      [...document.querySelectorAll(botWidgets)].some(el => el.tagName === 'INPUT' || el.tagName === 'IFRAME' || visible(el)))
     walls.push('bot check');
   const payEls = '[class*="paywall" i], [id*="paywall" i], [class*="regwall" i], [id*="regwall" i], [data-testid*="paywall" i], .tp-modal, .tp-container-inner, .piano-offer, [class*="subscriber-only" i], [class*="premium-wall" i]';
   const pay = /subscribe to (continue|read)|subscribers only|for subscribers|log ?in to (continue|read)|sign ?in to (continue|read)|create a free account to continue|already a subscriber|jetzt abonnieren|weiterlesen mit|abonnenten|réservé aux abonnés|abonnez-vous|solo para suscriptores|suscríbete|riservato agli abbonati|abbonati per|alleen voor abonnees/i;
-  let paywall = [...document.querySelectorAll(payEls)].some(visible);
+  // a paywall element is a box, not the page: <body class="paywall"> or an article wrapper
+  // with such a class marks a metered site, not a wall
+  let paywall = [...document.querySelectorAll(payEls)].some(el =>
+    el !== document.body && el !== document.documentElement && (el.innerText || '').length < 1500 && visible(el));
   if (!paywall) {
     const vw = window.innerWidth, vh = window.innerHeight;
     for (const el of document.querySelectorAll('body *')) {
@@ -237,6 +245,14 @@ WALL_SCRIPT = (
       if (w * h < 0.2 * vw * vh) continue;
       const t = (el.innerText || '').slice(0, 3000);
       if (pay.test(t) || (el.querySelector('input[type="password"]') && /log ?in|sign ?in|anmelden|connexion/i.test(t))) { paywall = true; break; }
+    }
+  }
+  if (!paywall) {
+    // a box in the page's flow that says the article stops here (no overlay, no telling class)
+    const stop = /subscribe to (continue|keep) reading|(log|sign) ?in to (continue|keep) reading|this (article|story) is (only )?(available )?(for|to) (subscribers|members)|you('ve| have) reached (your|the) (free )?(article )?limit|register (now )?(for free )?to continue reading|create a free account to continue reading|réservé aux abonnés|dieser artikel ist (nur )?für abonnenten|exclusivo para suscriptores|riservato agli abbonati/i;
+    for (const el of document.querySelectorAll('div, section, aside, p, h2, h3')) {
+      const t = el.innerText || '';
+      if (t.length <= 600 && stop.test(t) && visible(el)) { paywall = true; break; }
     }
   }
   if (paywall) walls.push('login/paywall');
