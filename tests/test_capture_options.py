@@ -212,6 +212,26 @@ def png_width(png: bytes) -> int:
 
 
 @pytest.mark.browser
+def test_cookies_the_browser_drops_are_named_in_a_warning(
+    fixture_server: FixtureServer, tmp_path: Path, browser_path: Path
+) -> None:
+    """An export with an expired cookie and one Chromium refuses: the capture is still
+    logged in with the good one, and says which were dropped and why (names only)."""
+    cookies = tmp_path / "cookies.json"
+    good = {"name": "session", "value": SESSION_SECRET, "domain": "127.0.0.1", "path": "/"}
+    expired = {**good, "name": "old_session", "value": "old-secret", "expires": 1_000_000_000}
+    lax = {**good, "name": "tracker", "value": "t-secret", "sameSite": "no_restriction"}
+    cookies.write_text(json.dumps([good, expired, lax]), encoding="utf-8")
+    (result,) = capture(tmp_path, fixture_server.url("/opt/members"), "--cookies", str(cookies))
+    warning = next(w for w in result["warnings"] if "did not keep" in w)
+    assert "2 of 3 cookies from cookies.json" in warning
+    assert "old_session for 127.0.0.1 (expired)" in warning
+    assert "tracker for 127.0.0.1 (SameSite=None without Secure)" in warning
+    assert "secret" not in warning
+    assert "Members-only story" in json.dumps(Package(Path(result["path"])).json("urn:text:"))
+
+
+@pytest.mark.browser
 def test_cookies_and_headers_show_and_no_secret_is_stored(
     fixture_server: FixtureServer, tmp_path: Path, browser_path: Path
 ) -> None:

@@ -1,11 +1,13 @@
 """A browser context with the page options applied: device, viewport, user agent,
-headers, cookies, profile (pageopts.PageSetup); ``check_device`` checks a device name.
+headers, cookies, profile (pageopts.PageSetup); ``check_device`` checks a device name,
+``dropped_cookies`` names the cookies the browser did not keep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import difflib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,37 @@ async def _new_context(
             first = str(err).strip().splitlines()[0]
             raise UsageError(f"the browser refused a cookie: {first}") from err
     return context
+
+
+async def dropped_cookies(context: BrowserContext, setup: PageSetup) -> list[str]:
+    """A warning naming the cookies of ``setup`` the browser silently did not keep
+    (expired, or ``SameSite=None`` without ``Secure``), or none: a capture that was meant
+    to be logged in should say why it may not be. Names only, never values."""
+    if not setup.cookies:
+        return []
+    kept = {
+        (c.get("name"), str(c.get("domain", "")).lstrip("."), c.get("path", "/"))
+        for c in await context.cookies()
+    }
+    now = time.time()
+    dropped = []
+    for cookie in setup.cookies:
+        key = (cookie["name"], str(cookie["domain"]).lstrip("."), cookie.get("path", "/"))
+        if key in kept:
+            continue
+        expires = float(cookie.get("expires", -1))
+        if 0 < expires < now:
+            why = "expired"
+        elif cookie.get("sameSite") == "None" and not cookie.get("secure"):
+            why = "SameSite=None without Secure"
+        else:
+            why = "refused"
+        dropped.append(f"{cookie['name']} for {cookie['domain']} ({why})")
+    if not dropped:
+        return []
+    shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+    source = setup.cookies_file or "the cookies file"
+    return [
+        f"the browser did not keep {len(dropped)} of {len(setup.cookies)} cookies "
+        f"from {source}: {shown}"
+    ]

@@ -20,6 +20,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from ..errors import CaptureError
 from ..model import PageLoad
+from .context import dropped_cookies
 from .finish import _finish
 from .netlog import CdpError, Recorder
 from .netpolicy import NetworkPolicy, RequestGuard
@@ -98,11 +99,13 @@ async def _load_in(
         blocked: list[str] = []
         if setup.block:  # registered last, so asked first; what it lets go falls back
             await context.route("**/*", _block_route(setup, blocked))
+        cookie_warnings = await dropped_cookies(context, setup)  # before the page sets any
         try:
             result = await ready(page, recorder, url, timeout, clock, progress, downloads)
         except CaptureError as err:
             refused = guard.capture_error(url) if guard is not None else None
             raise (refused or err) from err
+        result.steps.warnings.extend(cookie_warnings)
         if guard is not None:
             result.steps.warnings.extend(guard.refused)
         actions = None
