@@ -91,6 +91,9 @@ def test_bad_header_viewport_profile_are_usage_errors(tmp_path: Path) -> None:
             parse_viewport(bad)
     with pytest.raises(UsageError, match="no profile folder"):
         page_setup(profile=str(tmp_path / "missing"))
+    for bad_ua in ("", "  ", "Agent\r\nX-Injected: 1", "Tab\there"):
+        with pytest.raises(UsageError, match="bad --user-agent"):
+            page_setup(user_agent=bad_ua)
 
 
 def test_options_are_recorded_with_secrets_only_hashed(tmp_path: Path) -> None:
@@ -144,6 +147,7 @@ def test_block_patterns() -> None:
         (["--profile", "nowhere"], "no profile folder"),
         (["--header", "nocolon"], "bad header"),
         (["--viewport", "12"], "bad viewport"),
+        (["--user-agent", "A\nB"], "bad --user-agent"),
         (["--device", "iPhone 51"], "closest: "),
     ],
 )

@@ -349,6 +349,12 @@ def page_setup(
         check_device(device)
     if delay < 0:
         raise UsageError(f"bad delay {delay:g}: seconds, 0 or more")
+    if user_agent is not None and (
+        not user_agent.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in user_agent)
+    ):
+        raise UsageError(
+            "bad --user-agent: it must be non-empty, on one line, without control characters"
+        )
     if wait_for is not None and not wait_for.strip():
         raise UsageError("--wait-for needs a CSS selector")
     for pattern in block:
