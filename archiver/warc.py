@@ -2,7 +2,10 @@
 
 Every record is its own gzip member; digests are ``sha256:<hex>`` computed here in a
 streaming pass (warcio would otherwise compute SHA-1), so a large body goes from its
-file to the gzip stream without ever sitting whole in memory.
+file to the gzip stream without ever sitting whole in memory. Each member is deflated
+at zlib's default level, or stored when its payload does not compress (images, video:
+warcio's level 9 spends seconds per 100 MB on them for nothing); every gzip reader
+reads both.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import http
 import tempfile
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from io import BytesIO
@@ -33,6 +37,9 @@ RENAMED = {
     "content-encoding": "X-Archiver-Orig-Content-Encoding",
     "transfer-encoding": "X-Archiver-Orig-Transfer-Encoding",
 }
+GZIP_LEVEL = 6  # zlib's default: within 2% of level 9's size on HTML, over twice as fast
+SAMPLE = 1 << 16  # bytes of a payload tried before choosing its level
+STORED_ABOVE = 0.97  # a sample that deflates to more than this share is stored as is
 RESPONSE_CT = "application/http; msgtype=response"
 REQUEST_CT = "application/http; msgtype=request"
 
@@ -57,6 +64,35 @@ def bare_mime(content_type: str | None) -> str | None:
         return None
     mime = content_type.split(";", 1)[0].strip().lower()
     return mime or None
+
+
+def gzip_level(payload: IO[bytes]) -> int:
+    """The deflate level for a record whose payload is ``payload`` (left where it was):
+    0 (stored) when its first SAMPLE bytes barely compress, else GZIP_LEVEL."""
+    start = payload.tell()
+    sample = payload.read(SAMPLE)
+    payload.seek(start)
+    if len(sample) < SAMPLE:
+        return GZIP_LEVEL
+    return 0 if len(zlib.compress(sample, 1)) > STORED_ABOVE * len(sample) else GZIP_LEVEL
+
+
+class _GzipMember:
+    """One record's gzip member: what warcio writes for the record, deflated at
+    ``level`` into ``out``; warcio's one ``flush``, at the record's end, ends it."""
+
+    def __init__(self, out: Any, level: int) -> None:
+        self._out = out
+        self._deflate: Any = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+
+    def write(self, data: bytes) -> int:
+        self._out.write(self._deflate.compress(data))
+        return len(data)
+
+    def flush(self) -> None:
+        if self._deflate is not None:
+            self._out.write(self._deflate.flush())
+            self._deflate = None
 
 
 class _CountingWriter:
@@ -141,7 +177,8 @@ class WarcRecorder:
         self, out: BinaryIO, *, page_id: str, make_id: Callable[[], str] | None = None
     ) -> None:
         self._out = _CountingWriter(out)
-        self._writer = WARCWriter(self._out, gzip=True, warc_version=WARC_VERSION)
+        # gzip=False: each record goes through its own _GzipMember, at its own level
+        self._writer = WARCWriter(self._out, gzip=False, warc_version=WARC_VERSION)
         self.page_id = page_id
         self._make_id = make_id or new_record_id
         self._warcinfo_id: str | None = None
@@ -274,7 +311,10 @@ class WarcRecorder:
             # warcinfo has no payload digest; set after create (which would compute one).
             record.rec_headers.remove_header("WARC-Payload-Digest")
         offset = self._out.position
+        member = _GzipMember(self._out, gzip_level(payload))
+        self._writer.out = member
         self._writer.write_record(record)
+        member.flush()
         if http_headers is not None:
             mime = bare_mime(http_headers.get_header("Content-Type"))
         else:

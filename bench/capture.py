@@ -1,6 +1,7 @@
 """Benchmark: what a capture costs compared with a bare Playwright page load.
 
     python bench/capture.py [CORPUS_DIR] [--runs N] [--pages K] [--heavy-mb M] [--heavy-runs R]
+                            [--heavy-kind pattern|media]
 
 Serves the fixture article (fixtures/server.py) and the first K CORPUS_DIR/*/source.html
 on 127.0.0.1, then, alternating the order in every run, times as subprocesses:
@@ -188,6 +189,12 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=5, help="corpus pages to use")
     parser.add_argument("--heavy-mb", type=int, default=300)
     parser.add_argument("--heavy-runs", type=int, default=3)
+    parser.add_argument(
+        "--heavy-kind",
+        choices=("pattern", "media"),
+        default="pattern",
+        help="pattern: bytes that compress well; media: bytes that do not, like video",
+    )
     parser.add_argument("--child-bare", metavar="URL")
     parser.add_argument("--child-load-page", metavar="URL")
     opts = parser.parse_args()
@@ -220,7 +227,8 @@ def main() -> int:
                     times[label][variant].append(elapsed)
         if opts.runs > 0:
             _report(times, opts.runs)
-        heavy = srv.url(f"/heavy/{opts.heavy_mb}mb.html?parts=3")
+        kind = "&kind=media" if opts.heavy_kind == "media" else ""
+        heavy = srv.url(f"/heavy/{opts.heavy_mb}mb.html?parts=3{kind}")
         print(
             f"\nloading {heavy}, {opts.heavy_runs} runs: wall time (s) and peak RSS (MiB)"
             " of the python process / whole tree (driver + Chromium), median [min-max]"

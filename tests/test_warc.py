@@ -16,7 +16,7 @@ from replay import WHEN, exchange, png_bytes
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import PackageError
-from archiver.warc import WarcRecorder, read_record_at
+from archiver.warc import WarcRecorder, gzip_level, read_record_at
 
 BIN = Path(sys.executable).parent
 
@@ -216,3 +216,39 @@ def test_naive_dates_are_taken_as_utc(tmp_path: Path) -> None:
         "urn:y", "text/plain", b"y", date=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     )
     assert info.date == aware.date == "2026-01-02T03:04:05Z"
+
+
+def test_a_body_that_does_not_compress_is_stored_and_text_is_deflated(tmp_path: Path) -> None:
+    """Media bodies go into their gzip member stored (no time spent deflating what does
+    not shrink); text is deflated; warcio, gzip and the digests read both the same."""
+    import random
+
+    noise = random.Random(7).randbytes(3 << 20)  # like a video: does not compress
+    text = b"<p>" + b"The council voted to close the bridge for repairs. " * 60_000 + b"</p>"
+    media = exchange(tmp_path, "http://127.0.0.1/clip.mp4", noise, mime="video/mp4")
+    page = exchange(tmp_path, "http://127.0.0.1/", text, is_main=True)
+    path, rec = write(tmp_path, [media, page])
+    data = path.read_bytes()
+    by_uri = {(r.target_uri, r.type): r for r in rec.records}
+    stored = by_uri[("http://127.0.0.1/clip.mp4", "response")]
+    deflated = by_uri[("http://127.0.0.1/", "response")]
+    assert len(noise) < stored.length < len(noise) * 1.01  # stored: a little framing only
+    assert deflated.length < len(text) / 20  # deflated
+    payloads = {
+        h.get("WARC-Target-URI"): p for h, _, p in records(path) if h["WARC-Type"] == "response"
+    }
+    assert payloads["http://127.0.0.1/clip.mp4"] == noise
+    assert payloads["http://127.0.0.1/"] == text
+    assert stored.payload_digest == "sha256:" + hashlib.sha256(noise).hexdigest()
+    # the gzip header's XFL byte tells the level zlib used: 4 fastest/stored, 0 default,
+    # 2 maximum (what every member had before: level 9 even on video)
+    assert data[stored.offset + 8] == 4 and data[deflated.offset + 8] == 0
+    assert gzip_level(io.BytesIO(noise)) == 0 and gzip_level(io.BytesIO(text)) == 6
+    for info in (stored, deflated):  # each still one member that gzip alone reads
+        assert gzip.decompress(data[info.offset : info.offset + info.length]).startswith(
+            b"WARC/1.1"
+        )
+    check = subprocess.run(
+        [str(BIN / "warcio"), "check", "-v", str(path)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
