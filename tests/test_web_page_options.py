@@ -196,3 +196,10 @@ def test_capture_now_runs_with_the_options_and_the_job_shows_them(
     assert seen[0].viewport == (500, 900) and seen[0].block == ("ads.example",)
     plain = client.post("/api/captures", json={"url": URL}).json()
     assert plain["options"] == {}
+
+
+def test_every_in_the_api_is_a_duration_or_seconds(client: TestClient) -> None:
+    doc = client.post("/api/watches", json={"url": URL, "every": 7200}).json()
+    assert _row(doc)["every"] == "2h"
+    bad = client.post("/api/watches", json={"url": URL, "every": ["1h"]})
+    assert bad.status_code == 400 and "duration" in bad.json()["error"]

@@ -219,7 +219,7 @@ async def api_watch_change(request: Request) -> Response:
                 views.add_watch,
                 st.ctx,
                 str(body.get("url") or ""),
-                body.get("every"),
+                _every(body.get("every")),
                 st.settings.policy,
                 json_options(body),
             )
@@ -228,6 +228,15 @@ async def api_watch_change(request: Request) -> Response:
     except CaptureError as exc:
         return json_response({"error": str(exc)}, 422)
     return json_response(views.watches_doc(st.ctx))
+
+
+def _every(value: object) -> str | None:
+    """A JSON body's "every": a duration like "1h" (a number counts as seconds)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}s"
+    raise views.BadRequest('"every" must be a duration such as "1h"')
 
 
 async def feed(request: Request) -> Response:
