@@ -250,9 +250,15 @@ WALL_SCRIPT = (
   if (!paywall) {
     // a box in the page's flow that says the article stops here (no overlay, no telling class)
     const stop = /subscribe to (continue|keep) reading|(log|sign) ?in to (continue|keep) reading|this (article|story) is (only )?(available )?(for|to) (subscribers|members)|you('ve| have) reached (your|the) (free )?(article )?limit|register (now )?(for free )?to continue reading|create a free account to continue reading|réservé aux abonnés|dieser artikel ist (nur )?für abonnenten|exclusivo para suscriptores|riservato agli abbonati/i;
-    for (const el of document.querySelectorAll('div, section, aside, p, h2, h3')) {
-      const t = el.innerText || '';
-      if (t.length <= 600 && stop.test(t) && visible(el)) { paywall = true; break; }
+    // each text's nearest block, once: linear in the page, however deep it nests
+    const seen = new Set();
+    const texts = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node && !paywall; node = texts.nextNode()) {
+      const box = node.parentElement && node.parentElement.closest('div, section, aside, p, h2, h3');
+      if (!box || seen.has(box)) continue;
+      seen.add(box);
+      const t = box.innerText || '';
+      if (t.length <= 600 && stop.test(t) && visible(box)) paywall = true;
     }
   }
   if (paywall) walls.push('login/paywall');

@@ -58,10 +58,7 @@ async def api_capture_submit(request: Request) -> Response:
     body = await read_json_body(request)
     if not isinstance(body.get("url"), str):
         raise views.BadRequest('the body must be a JSON object with "url": a string')
-    try:
-        options = json_options(body)
-    except UsageError as exc:
-        raise views.BadRequest(str(exc)) from exc
+    options = json_options(body)  # a UsageError is a 400, as for any bad request
     job = await run_in_threadpool(_submit, request, body["url"], options)
     return json_response(_job_doc(job), 202)
 
